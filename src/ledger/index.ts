@@ -1,0 +1,18 @@
+// The ledger's public surface; other rooms import from here and never from better-sqlite3.
+export { MemberStore } from './memberStore.js';
+export type {
+  EnrolledMember,
+  EnrollMemberInput,
+  FaceConsentInput,
+  MemberDeletion,
+  NewFaceInput,
+  OpenMemberStoreOptions,
+} from './memberStore.js';
+export type { MemberRepository, CreateMemberInput, ListMembersQuery } from './memberRepository.js';
+export type { FaceRepository, AddFaceInput } from './faceRepository.js';
+export type { ConsentRepository, ConsentWithdrawal, GrantConsentInput } from './consentRepository.js';
+export type { AuditLog, AuditListQuery, AuditRecordInput } from './auditLog.js';
+export { loadFaceKey, FACE_KEY_ENV, type LoadFaceKeyOptions } from './faceKey.js';
+export { LedgerError, type LedgerErrorCode } from './ledgerErrors.js';
+export { DESCRIPTOR_LENGTH } from './descriptorCodec.js';
+export type * from './types.js';

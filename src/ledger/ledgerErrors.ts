@@ -1,0 +1,25 @@
+/**
+ * Errors thrown by the ledger. Each carries a stable `code` so the admin API can map it to a
+ * status without parsing messages. Messages never contain phone numbers, names or face data,
+ * because callers log them.
+ */
+export type LedgerErrorCode =
+  | 'DATABASE_UNREADABLE'
+  | 'DATABASE_TOO_NEW'
+  | 'FACE_KEY_INVALID'
+  | 'FACE_DECRYPT_FAILED'
+  | 'CONSENT_REQUIRED'
+  | 'MEMBER_NOT_FOUND'
+  | 'PHONE_TAKEN'
+  | 'INVALID_INPUT'
+  | 'AUDIT_DETAILS_REJECTED';
+
+export class LedgerError extends Error {
+  readonly code: LedgerErrorCode;
+
+  constructor(code: LedgerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LedgerError';
+    this.code = code;
+  }
+}

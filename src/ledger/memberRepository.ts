@@ -1,0 +1,123 @@
+import type { SqliteDatabase } from './database.js';
+import { newMemberId } from './ids.js';
+import { LedgerError } from './ledgerErrors.js';
+import type { EpochMs, Member } from './types.js';
+
+export interface CreateMemberInput {
+  name: string;
+  /** Mainland mobile number; spaces, dashes and a +86 prefix are stripped. */
+  phone?: string | null;
+}
+
+export interface ListMembersQuery {
+  /** Digits match a phone prefix; anything else matches part of the name. */
+  query?: string;
+  limit: number;
+  offset?: number;
+}
+
+interface MemberRow {
+  id: string;
+  name: string;
+  phone: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+const MAX_NAME_LENGTH = 100;
+const MAINLAND_MOBILE = /^1[3-9]\d{9}$/;
+const COLUMNS = 'id, name, phone, created_at_ms, updated_at_ms';
+// Newest first so the admin sees recent sign-ups without paging; id breaks ties stably.
+const ORDER = 'ORDER BY created_at_ms DESC, id';
+
+export class MemberRepository {
+  readonly #insert;
+  readonly #get;
+  readonly #listAll;
+  readonly #listByName;
+  readonly #listByPhonePrefix;
+  readonly #delete;
+  readonly #count;
+
+  constructor(
+    db: SqliteDatabase,
+    private readonly clock: () => EpochMs = Date.now,
+  ) {
+    this.#insert = db.prepare<[string, string, string | null, number, number]>(
+      'INSERT INTO members (id, name, phone, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#get = db.prepare<[string], MemberRow>(`SELECT ${COLUMNS} FROM members WHERE id = ?`);
+    this.#listAll = db.prepare<[number, number], MemberRow>(`SELECT ${COLUMNS} FROM members ${ORDER} LIMIT ? OFFSET ?`);
+    this.#listByName = db.prepare<[string, number, number], MemberRow>(
+      `SELECT ${COLUMNS} FROM members WHERE name LIKE ? ESCAPE '\\' ${ORDER} LIMIT ? OFFSET ?`,
+    );
+    // GLOB is case-sensitive, so it can use the phone index; digits need no escaping.
+    this.#listByPhonePrefix = db.prepare<[string, number, number], MemberRow>(
+      `SELECT ${COLUMNS} FROM members WHERE phone GLOB ? ${ORDER} LIMIT ? OFFSET ?`,
+    );
+    this.#delete = db.prepare<[string]>('DELETE FROM members WHERE id = ?');
+    this.#count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM members');
+  }
+
+  create(input: CreateMemberInput): Member {
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > MAX_NAME_LENGTH) {
+      throw new LedgerError('INVALID_INPUT', `A member name must be 1 to ${MAX_NAME_LENGTH} characters`);
+    }
+    const phone = normalizePhone(input.phone);
+    const now = this.clock();
+    const member: Member = { id: newMemberId(), name, phone, createdAtMs: now, updatedAtMs: now };
+    try {
+      this.#insert.run(member.id, member.name, member.phone, now, now);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new LedgerError('PHONE_TAKEN', 'Another member already has this phone number', { cause: err });
+      }
+      throw err;
+    }
+    return member;
+  }
+
+  get(id: string): Member | undefined {
+    const row = this.#get.get(id);
+    return row && toMember(row);
+  }
+
+  list(query: ListMembersQuery): Member[] {
+    const limit = query.limit;
+    const offset = query.offset ?? 0;
+    const text = query.query?.trim() ?? '';
+    if (text === '') return this.#listAll.all(limit, offset).map(toMember);
+    if (/^\d+$/.test(text)) return this.#listByPhonePrefix.all(`${text}*`, limit, offset).map(toMember);
+    const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return this.#listByName.all(pattern, limit, offset).map(toMember);
+  }
+
+  /** Deletes the member; faces and consents go with it through ON DELETE CASCADE. */
+  delete(id: string): boolean {
+    return this.#delete.run(id).changes > 0;
+  }
+
+  count(): number {
+    return this.#count.get()?.n ?? 0;
+  }
+}
+
+function normalizePhone(phone: string | null | undefined): string | null {
+  if (phone === undefined || phone === null || phone.trim() === '') return null;
+  const digits = phone.replace(/[\s-]/g, '').replace(/^(\+86|0086)/, '');
+  if (!MAINLAND_MOBILE.test(digits)) {
+    throw new LedgerError('INVALID_INPUT', 'A phone number must be an 11-digit mainland mobile number');
+  }
+  return digits;
+}
+
+function toMember(row: MemberRow): Member {
+  return {
+    id: row.id,
+    name: row.name,
+    phone: row.phone,
+    createdAtMs: row.created_at_ms,
+    updatedAtMs: row.updated_at_ms,
+  };
+}

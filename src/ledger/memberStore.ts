@@ -1,0 +1,182 @@
+import { AuditLog } from './auditLog.js';
+import { ConsentRepository, type ConsentWithdrawal } from './consentRepository.js';
+import { openDatabase, type SqliteDatabase } from './database.js';
+import { FaceCipher } from './faceCipher.js';
+import { FaceRepository, type AddFaceInput } from './faceRepository.js';
+import { LedgerError } from './ledgerErrors.js';
+import { MemberRepository } from './memberRepository.js';
+import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member } from './types.js';
+
+export interface OpenMemberStoreOptions {
+  databaseFile: string;
+  /** 32-byte AES key, usually from `loadFaceKey`. */
+  faceKey: Buffer;
+  busyTimeoutMs?: number;
+  clock?: () => EpochMs;
+}
+
+export interface FaceConsentInput {
+  method: ConsentMethod;
+  lane?: string | null;
+  staff?: string | null;
+}
+
+export type NewFaceInput = Omit<AddFaceInput, 'memberId'>;
+
+export interface EnrollMemberInput {
+  /** Who is acting, for the processing log. */
+  actor: string;
+  name: string;
+  phone?: string | null;
+  /** Required when `faces` is not empty. */
+  faceConsent?: FaceConsentInput;
+  faces?: NewFaceInput[];
+}
+
+export interface EnrolledMember {
+  member: Member;
+  consent: Consent | null;
+  faces: FaceRecord[];
+}
+
+export interface MemberDeletion {
+  deleted: boolean;
+  /** Faces removed with the member; the caller must drop them from the in-memory gallery. */
+  deletedFaceIds: string[];
+}
+
+/**
+ * The member ledger as services see it: the repositories, one transaction helper, and the
+ * operations that must be audited and atomic together. Every deletion here also flushes the
+ * WAL so the erased bytes leave the files on disk, not only the tables.
+ */
+export class MemberStore {
+  readonly members: MemberRepository;
+  readonly faces: FaceRepository;
+  readonly consents: ConsentRepository;
+  readonly audit: AuditLog;
+  readonly #db: SqliteDatabase;
+  #purgePending = false;
+
+  private constructor(db: SqliteDatabase, cipher: FaceCipher, clock: () => EpochMs) {
+    this.#db = db;
+    this.members = new MemberRepository(db, clock);
+    this.consents = new ConsentRepository(db, clock);
+    this.faces = new FaceRepository(db, cipher, this.consents, clock);
+    this.audit = new AuditLog(db, clock);
+  }
+
+  static open(opts: OpenMemberStoreOptions): MemberStore {
+    // The key is checked before the database opens so a bad key leaves no handle behind.
+    const cipher = new FaceCipher(opts.faceKey);
+    const db = openDatabase(opts.databaseFile, { busyTimeoutMs: opts.busyTimeoutMs });
+    return new MemberStore(db, cipher, opts.clock ?? Date.now);
+  }
+
+  /**
+   * Runs `fn` in one transaction (nested calls become savepoints). `fn` must be synchronous:
+   * an await inside would let other work run while the transaction is open.
+   */
+  inTransaction<T>(fn: () => T): T {
+    const result = this.#db.transaction(fn)();
+    this.#purgeIfIdle();
+    return result;
+  }
+
+  /** Creates a member, and with consent given, records it and enrolls their faces — all or nothing. */
+  enrollMember(input: EnrollMemberInput): EnrolledMember {
+    const faces = input.faces ?? [];
+    if (faces.length > 0 && !input.faceConsent) {
+      throw new LedgerError(
+        'CONSENT_REQUIRED',
+        'Faces were given without face consent; record the consent (method, lane, staff) or enroll without faces.',
+      );
+    }
+    return this.inTransaction(() => {
+      const member = this.members.create({ name: input.name, phone: input.phone });
+      this.audit.record({ actor: input.actor, action: 'member.create', subject: member.id });
+      const consent = input.faceConsent ? this.grantFaceConsent(member.id, input.faceConsent, input.actor) : null;
+      const records = faces.map((face) => this.enrollFace({ ...face, memberId: member.id }, input.actor));
+      return { member, consent, faces: records };
+    });
+  }
+
+  grantFaceConsent(memberId: string, consent: FaceConsentInput, actor: string): Consent {
+    return this.inTransaction(() => {
+      const granted = this.consents.grant({ memberId, kind: 'face', ...consent });
+      this.audit.record({
+        actor,
+        action: 'consent.grant',
+        subject: memberId,
+        details: { consentId: granted.id, kind: granted.kind, method: granted.method, lane: granted.lane, staff: granted.staff },
+      });
+      return granted;
+    });
+  }
+
+  /** Enrolls one face; throws CONSENT_REQUIRED unless the member has active face consent. */
+  enrollFace(input: AddFaceInput, actor: string): FaceRecord {
+    return this.inTransaction(() => {
+      const face = this.faces.add(input);
+      this.audit.record({
+        actor,
+        action: 'face.enroll',
+        subject: face.id,
+        details: { memberId: face.memberId, source: face.source, detectionScore: face.detectionScore },
+      });
+      return face;
+    });
+  }
+
+  /** Withdraws face consent and deletes every face of the member at once. */
+  withdrawFaceConsent(memberId: string, actor: string): ConsentWithdrawal {
+    return this.#deleting(() => {
+      const withdrawal = this.consents.withdraw(memberId, 'face');
+      this.audit.record({
+        actor,
+        action: 'consent.withdraw',
+        subject: memberId,
+        details: { kind: 'face', consentIds: withdrawal.withdrawnConsentIds, deletedFaceIds: withdrawal.deletedFaceIds },
+      });
+      return withdrawal;
+    });
+  }
+
+  deleteFace(faceId: string, actor: string): boolean {
+    return this.#deleting(() => {
+      const face = this.faces.get(faceId);
+      if (!face || !this.faces.delete(faceId)) return false;
+      this.audit.record({ actor, action: 'face.delete', subject: faceId, details: { memberId: face.memberId } });
+      return true;
+    });
+  }
+
+  /** Deletes the member with their faces and consents (cascade); the audit log keeps only the id. */
+  deleteMember(memberId: string, actor: string): MemberDeletion {
+    return this.#deleting(() => {
+      const deletedFaceIds = this.faces.listForMember(memberId).map((face) => face.id);
+      if (!this.members.delete(memberId)) return { deleted: false, deletedFaceIds: [] };
+      this.audit.record({ actor, action: 'member.delete', subject: memberId, details: { deletedFaceIds } });
+      return { deleted: true, deletedFaceIds };
+    });
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  #deleting<T>(fn: () => T): T {
+    this.#purgePending = true;
+    return this.inTransaction(fn);
+  }
+
+  // secure_delete zeroes freed space in the pages SQLite writes, but in WAL mode the old page
+  // images stay in the database file until a checkpoint copies the new ones over them, and
+  // the WAL keeps its frames until it is restarted. A TRUNCATE checkpoint does both. It
+  // cannot run inside a transaction, so it waits for the outermost one to commit.
+  #purgeIfIdle(): void {
+    if (!this.#purgePending || this.#db.inTransaction) return;
+    this.#purgePending = false;
+    this.#db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+}

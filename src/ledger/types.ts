@@ -1,0 +1,74 @@
+/** Plain data returned by the ledger; nothing here depends on the database driver. */
+
+/** Milliseconds since the Unix epoch, as stored in every `*_at_ms` column. */
+export type EpochMs = number;
+
+export interface Member {
+  id: string;
+  name: string;
+  /** Mainland mobile number, 11 digits, or null when the member gave none. */
+  phone: string | null;
+  createdAtMs: EpochMs;
+  updatedAtMs: EpochMs;
+}
+
+export type FaceSource = 'cli' | 'admin-upload' | 'lane-capture';
+
+/** Quality measurements from the vision stage, stored as JSON and returned unchanged. */
+export type FaceQuality = Record<string, unknown>;
+
+/** A stored face without its descriptor: descriptors only leave the ledger via `loadAll`. */
+export interface FaceRecord {
+  id: string;
+  memberId: string;
+  source: FaceSource;
+  quality: FaceQuality | null;
+  detectionScore: number | null;
+  createdAtMs: EpochMs;
+}
+
+export interface GalleryFace {
+  faceId: string;
+  memberId: string;
+  descriptor: Float32Array;
+}
+
+export type ConsentKind = 'face';
+
+export type ConsentMethod = 'written' | 'verbal-at-till' | 'app' | 'signage';
+
+export interface Consent {
+  id: string;
+  memberId: string;
+  kind: ConsentKind;
+  method: ConsentMethod;
+  grantedAtMs: EpochMs;
+  /** Till lane where consent was given, when it was given at a till. */
+  lane: string | null;
+  /** Staff member who recorded the consent. */
+  staff: string | null;
+  withdrawnAtMs: EpochMs | null;
+}
+
+export type AuditAction =
+  | 'member.create'
+  | 'member.delete'
+  | 'face.enroll'
+  | 'face.delete'
+  | 'consent.grant'
+  | 'consent.withdraw'
+  | 'match'
+  | 'export';
+
+export type AuditDetails = Record<string, unknown>;
+
+export interface AuditEntry {
+  id: number;
+  atMs: EpochMs;
+  /** Who acted: an admin user, a staff id, a lane (`lane:1`) or `system`. */
+  actor: string;
+  action: AuditAction;
+  /** Member or face id the action concerned. */
+  subject: string | null;
+  details: AuditDetails | null;
+}
