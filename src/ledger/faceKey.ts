@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LedgerError } from './ledgerErrors.js';
 
@@ -41,9 +41,8 @@ function readOrCreateKeyFile(path: string): Buffer {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
       // 'wx' so two processes starting at once cannot both write a key and disagree.
+      // The umask can only narrow 0600, never widen it.
       writeFileSync(path, randomBytes(KEY_BYTES), { mode: 0o600, flag: 'wx' });
-      // The mode given to writeFileSync is filtered by the umask; make it exact.
-      chmodSync(path, 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new LedgerError('FACE_KEY_INVALID', `Cannot create face key file ${path}: ${String(err)}`, {
