@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/**
+ * Every tunable number of the service lives here, with its unit in its name and a
+ * description that the settings reference in the README is written from.
+ * Defaults are chosen for a 2–4 core till PC without a GPU.
+ */
+
+const qualityGate = (d: {
+  minFaceSizePx: number;
+  minDetectionScore: number;
+  maxYawDeg: number;
+  maxRollDeg: number;
+  minSharpness: number;
+  minBrightness: number;
+  maxBrightness: number;
+}) =>
+  z
+    .object({
+      minFaceSizePx: z.number().int().min(16).default(d.minFaceSizePx)
+        .describe('Shorter side of the face box, in pixels of the original image'),
+      minDetectionScore: z.number().min(0).max(1).default(d.minDetectionScore)
+        .describe('Detector confidence a face needs'),
+      maxYawDeg: z.number().min(0).max(90).default(d.maxYawDeg)
+        .describe('Largest head turn left/right, estimated from the 68 landmarks'),
+      maxRollDeg: z.number().min(0).max(90).default(d.maxRollDeg)
+        .describe('Largest head tilt, from the line through the eye centres'),
+      minSharpness: z.number().min(0).default(d.minSharpness)
+        .describe('Variance of the Laplacian of the face scaled to 112 px; lower is blurrier'),
+      minBrightness: z.number().min(0).max(255).default(d.minBrightness)
+        .describe('Darkest mean grey level (0–255) of the face accepted'),
+      maxBrightness: z.number().min(0).max(255).default(d.maxBrightness)
+        .describe('Brightest mean grey level (0–255) of the face accepted'),
+    })
+    .strict()
+    .prefault({});
+
+export const settingsSchema = z
+  .object({
+    dataDir: z.string().min(1).default('data')
+      .describe('Folder for the database, the face key and backups; relative paths are from the working directory'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    storage: z
+      .object({
+        databaseFile: z.string().min(1).default('memberlens.db')
+          .describe('SQLite file, relative to dataDir'),
+        faceKeyFile: z.string().min(1).default('face.key')
+          .describe('AES-256 key for face data at rest, relative to dataDir; created with mode 0600 on first start. MEMBERLENS_FACE_KEY overrides it'),
+      })
+      .strict()
+      .prefault({}),
+    vision: z
+      .object({
+        backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto')
+          .describe('auto = tfjs-node when it loads, else WASM; cpu (pure JS) only when forced, it is 30–40x slower'),
+        enrollDetector: z.enum(['ssd', 'tiny']).default('ssd')
+          .describe('Detector for enrollment photos and the CLI: SSD MobileNet v1 is slower and finds more faces'),
+        liveDetector: z.enum(['ssd', 'tiny']).default('tiny')
+          .describe('Detector for live camera frames'),
+        ssdMinConfidence: z.number().min(0.05).max(1).default(0.5),
+        tinyInputSizePx: z.number().int().multipleOf(32).min(128).max(608).default(416)
+          .describe('Tiny Face Detector input size; larger finds smaller faces, slower'),
+        tinyScoreThreshold: z.number().min(0.05).max(1).default(0.5),
+        maxImageBytes: z.number().int().min(1024).default(20 * 1024 * 1024)
+          .describe('Largest encoded image accepted'),
+        maxImagePixels: z.number().int().min(1).default(40_000_000)
+          .describe('Largest width×height read from the image header; bigger is refused before decoding (decompression bombs)'),
+        maxDecodeSidePx: z.number().int().min(320).default(1920)
+          .describe('Longer side an image is scaled down to before detection'),
+        cropPadMaxSidePx: z.number().int().min(0).default(320)
+          .describe('Images whose longer side is at most this are treated as tight face crops and padded before detection'),
+        cropPadRatio: z.number().min(0).max(3).default(1)
+          .describe('Grey border added on each side of a tight crop, as a fraction of its size'),
+        enrollGate: qualityGate({
+          minFaceSizePx: 80, minDetectionScore: 0.6, maxYawDeg: 30, maxRollDeg: 20,
+          minSharpness: 40, minBrightness: 40, maxBrightness: 220,
+        }).describe('Quality a face needs to be enrolled'),
+        liveGate: qualityGate({
+          minFaceSizePx: 48, minDetectionScore: 0.5, maxYawDeg: 40, maxRollDeg: 30,
+          minSharpness: 15, minBrightness: 25, maxBrightness: 235,
+        }).describe('Quality a live face needs before it is matched'),
+      })
+      .strict()
+      .prefault({}),
+    matching: z
+      .object({
+        matchThreshold: z.number().min(0).max(2).default(0.45)
+          .describe('Largest Euclidean descriptor distance for a member match (see README: calibration)'),
+        matchMarginMin: z.number().min(0).max(2).default(0.1)
+          .describe('Smallest lead of the best member over the second-best member'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Settings = z.infer<typeof settingsSchema>;
+export type QualityGate = Settings['vision']['enrollGate'];
+export type VisionSettings = Settings['vision'];
+export type MatchingSettings = Settings['matching'];

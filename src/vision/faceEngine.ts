@@ -1,0 +1,192 @@
+import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
+import type { QualityGate, VisionSettings } from '../config/settingsSchema.js';
+import type { Logger } from '../core/logger.js';
+import { type FaceQuality, facePixelStats, headPose, qualityReasons } from './faceQuality.js';
+import { type DecodedImage, decodeImage } from './imageDecoder.js';
+import { faceApiModelDir, verifyModelFiles } from './modelFiles.js';
+import { type BackendName, type FaceApiModule, type Tf, loadBackend } from './tensorflowBackend.js';
+import type { Box, DecodedImageLike, Point } from './visionTypes.js';
+
+export type Purpose = 'enroll' | 'live';
+
+export interface FaceObservation {
+  /** In original-image pixels. */
+  box: Box;
+  score: number;
+  landmarks: Point[];
+  quality: FaceQuality;
+  /** 128 numbers; absent when the face failed its gate and descriptors were asked for passing faces only. */
+  descriptor?: Float32Array;
+}
+
+export interface StageTimingsMs {
+  decode: number;
+  detect: number;
+  landmarks: number;
+  descriptor: number;
+}
+
+export interface AnalyzeOptions {
+  /** 'passing' skips the descriptor of faces that fail the gate: it is the slowest stage. */
+  describe?: 'all' | 'passing';
+}
+
+export interface Analysis {
+  /** Largest face first. */
+  faces: FaceObservation[];
+  timingsMs: StageTimingsMs;
+}
+
+/** Grey, so a padded border looks like neither skin nor hair to the detector. */
+const PAD_GREY = 128;
+
+/**
+ * The only place that runs the face networks. One instance per thread: TensorFlow.js keeps
+ * global state per process/worker. Every tensor created for a call is disposed before the
+ * call returns, so memory stays flat however many images pass through.
+ */
+export class FaceEngine {
+  private constructor(
+    private readonly faceapi: FaceApiModule,
+    private readonly tf: Tf,
+    readonly backend: BackendName,
+    private readonly settings: VisionSettings,
+  ) {}
+
+  static async create(settings: VisionSettings, log: Logger): Promise<FaceEngine> {
+    verifyModelFiles();
+    const { faceapi, tf, name } = await loadBackend(settings.backend, log);
+    const dir = faceApiModelDir();
+    const nets = faceapi.nets;
+    const detectors = new Set([settings.enrollDetector, settings.liveDetector]);
+    if (detectors.has('ssd')) await nets.ssdMobilenetv1.loadFromDisk(dir);
+    if (detectors.has('tiny')) await nets.tinyFaceDetector.loadFromDisk(dir);
+    await nets.faceLandmark68Net.loadFromDisk(dir);
+    await nets.faceRecognitionNet.loadFromDisk(dir);
+    return new FaceEngine(faceapi, tf, name, settings);
+  }
+
+  /** Decode untrusted bytes, then analyze. Throws ImageError for anything that is not a usable image. */
+  async analyzeBytes(bytes: Uint8Array, purpose: Purpose, options: AnalyzeOptions = {}): Promise<Analysis> {
+    const t0 = performance.now();
+    const image = await decodeImage(bytes, this.settings);
+    const decodeMs = performance.now() - t0;
+    const analysis = await this.analyze(image, purpose, options);
+    analysis.timingsMs.decode = decodeMs;
+    return analysis;
+  }
+
+  async analyze(image: DecodedImage, purpose: Purpose, options: AnalyzeOptions = {}): Promise<Analysis> {
+    const timingsMs: StageTimingsMs = { decode: 0, detect: 0, landmarks: 0, descriptor: 0 };
+    const { padded, padX, padY } = await this.padTightCrop(image);
+    const { faceapi } = this;
+    const input = faceapi.tf.tensor3d(padded.data, [padded.height, padded.width, 3], 'int32');
+    try {
+      let t = performance.now();
+      const detections = await faceapi.detectAllFaces(input, this.detectorOptions(purpose));
+      timingsMs.detect = performance.now() - t;
+
+      const gate: QualityGate = purpose === 'enroll' ? this.settings.enrollGate : this.settings.liveGate;
+      const faces: FaceObservation[] = [];
+      for (const detection of detections) {
+        t = performance.now();
+        const [crop] = await faceapi.extractFaceTensors(input, [detection]);
+        const unshifted = (await faceapi.nets.faceLandmark68Net.detectLandmarks(crop!)) as InstanceType<FaceApiModule['FaceLandmarks68']>;
+        crop!.dispose();
+        const landmarks = unshifted.shiftBy(detection.box.x, detection.box.y);
+        timingsMs.landmarks += performance.now() - t;
+
+        const scale = image.scaleToOriginal;
+        const toOriginal = (p: Point): Point => ({ x: (p.x - padX) * scale, y: (p.y - padY) * scale });
+        const box = clipBox(
+          { x: detection.box.x - padX, y: detection.box.y - padY, width: detection.box.width, height: detection.box.height },
+          image,
+        );
+        const pixelStats = await facePixelStats(image, box);
+        const metrics = {
+          sizePx: round1(Math.min(box.width, box.height) * scale),
+          detectionScore: round3(detection.score),
+          ...headPose(landmarks.positions),
+          ...pixelStats,
+        };
+        const reasons = qualityReasons(metrics, gate);
+        const observation: FaceObservation = {
+          box: scaleBox(box, scale),
+          score: round3(detection.score),
+          landmarks: landmarks.positions.map(toOriginal),
+          quality: { ...metrics, gate: purpose, passed: reasons.length === 0, reasons },
+        };
+
+        if (reasons.length === 0 || options.describe !== 'passing') {
+          t = performance.now();
+          // dlib-style alignment: the recognition net was trained on crops made this way.
+          const alignedRect = landmarks.align(null, { useDlibAlignment: true });
+          const [aligned] = await faceapi.extractFaceTensors(input, [alignedRect]);
+          observation.descriptor = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(aligned!)) as Float32Array;
+          aligned!.dispose();
+          timingsMs.descriptor += performance.now() - t;
+        }
+        faces.push(observation);
+      }
+      faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+      return { faces, timingsMs };
+    } finally {
+      input.dispose();
+    }
+  }
+
+  /** Live tensors held by TensorFlow.js; flat between calls when nothing leaks. */
+  tensorCount(): number {
+    return this.tf.memory().numTensors;
+  }
+
+  private detectorOptions(purpose: Purpose) {
+    const s = this.settings;
+    const kind = purpose === 'enroll' ? s.enrollDetector : s.liveDetector;
+    return kind === 'ssd'
+      ? new this.faceapi.SsdMobilenetv1Options({ minConfidence: s.ssdMinConfidence })
+      : new this.faceapi.TinyFaceDetectorOptions({ inputSize: s.tinyInputSizePx, scoreThreshold: s.tinyScoreThreshold });
+  }
+
+  /**
+   * A tight 150×150 crop fills the detector's whole input, and detectors trained on photos
+   * miss most such faces; a grey border the size of the crop makes it look like a portrait.
+   */
+  private async padTightCrop(image: DecodedImage): Promise<{ padded: DecodedImageLike; padX: number; padY: number }> {
+    const s = this.settings;
+    if (Math.max(image.width, image.height) > s.cropPadMaxSidePx || s.cropPadRatio === 0) {
+      return { padded: image, padX: 0, padY: 0 };
+    }
+    const padX = Math.round(image.width * s.cropPadRatio);
+    const padY = Math.round(image.height * s.cropPadRatio);
+    const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+      .extend({ top: padY, bottom: padY, left: padX, right: padX, background: { r: PAD_GREY, g: PAD_GREY, b: PAD_GREY } })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { padded: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height }, padX, padY };
+  }
+}
+
+function clipBox(box: Box, image: DecodedImageLike): Box {
+  const x = Math.max(0, box.x);
+  const y = Math.max(0, box.y);
+  return {
+    x,
+    y,
+    width: Math.max(1, Math.min(image.width, box.x + box.width) - x),
+    height: Math.max(1, Math.min(image.height, box.y + box.height) - y),
+  };
+}
+
+function scaleBox(box: Box, scale: number): Box {
+  return { x: round1(box.x * scale), y: round1(box.y * scale), width: round1(box.width * scale), height: round1(box.height * scale) };
+}
+
+function round1(v: number): number {
+  return Math.round(v * 10) / 10;
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
