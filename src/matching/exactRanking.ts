@@ -1,0 +1,49 @@
+import { DESCRIPTOR_LENGTH } from './descriptor.js';
+
+/**
+ * Squared Euclidean distance between the query and the descriptor stored at `offset`,
+ * summed in float64 in index order. Every search path and the tests' reference use this
+ * order, so equal inputs give bit-identical distances.
+ */
+export function exactSquaredDistance(data: Float32Array, offset: number, query: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < DESCRIPTOR_LENGTH; i++) {
+    const difference = data[offset + i]! - query[i]!;
+    sum += difference * difference;
+  }
+  return sum;
+}
+
+export interface RankedFace {
+  faceId: string;
+  memberId: string;
+  squaredDistance: number;
+}
+
+/** Distance first; faceId breaks exact ties so the answer never depends on storage order. */
+function precedes(squaredDistance: number, faceId: string, other: RankedFace): boolean {
+  return squaredDistance < other.squaredDistance || (squaredDistance === other.squaredDistance && faceId < other.faceId);
+}
+
+/**
+ * Keeps the nearest face and the nearest face of any other member, in one pass over
+ * faces offered in any order. The margin of a match is measured against the second.
+ */
+export class NearestTwoMembers {
+  best: RankedFace | undefined;
+  secondBest: RankedFace | undefined;
+
+  offer(faceId: string, memberId: string, squaredDistance: number): void {
+    const best = this.best;
+    if (best === undefined || precedes(squaredDistance, faceId, best)) {
+      if (best !== undefined && best.memberId !== memberId) this.secondBest = best;
+      this.best = { faceId, memberId, squaredDistance };
+      return;
+    }
+    if (memberId === best.memberId) return;
+    const second = this.secondBest;
+    if (second === undefined || precedes(squaredDistance, faceId, second)) {
+      this.secondBest = { faceId, memberId, squaredDistance };
+    }
+  }
+}
