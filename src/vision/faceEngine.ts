@@ -30,6 +30,8 @@ export interface StageTimingsMs {
 export interface AnalyzeOptions {
   /** 'passing' skips the descriptor of faces that fail the gate: it is the slowest stage. */
   describe?: 'all' | 'passing';
+  /** Overrides the detector that the purpose selects, e.g. SSD for a still photo judged by the live gate. */
+  detector?: 'ssd' | 'tiny';
 }
 
 export interface Analysis {
@@ -61,9 +63,9 @@ export class FaceEngine {
     const { faceapi, tf, name } = await loadBackend(settings.backend, log);
     const dir = faceApiModelDir();
     const nets = faceapi.nets;
-    const detectors = new Set([settings.enrollDetector, settings.liveDetector]);
-    if (detectors.has('ssd')) await nets.ssdMobilenetv1.loadFromDisk(dir);
-    if (detectors.has('tiny')) await nets.tinyFaceDetector.loadFromDisk(dir);
+    // Both detectors are small (5.4 MB + 0.2 MB) and a caller may override the purpose's choice.
+    await nets.ssdMobilenetv1.loadFromDisk(dir);
+    await nets.tinyFaceDetector.loadFromDisk(dir);
     await nets.faceLandmark68Net.loadFromDisk(dir);
     await nets.faceRecognitionNet.loadFromDisk(dir);
     return new FaceEngine(faceapi, tf, name, settings);
@@ -86,7 +88,7 @@ export class FaceEngine {
     const input = faceapi.tf.tensor3d(padded.data, [padded.height, padded.width, 3], 'int32');
     try {
       let t = performance.now();
-      const detections = await faceapi.detectAllFaces(input, this.detectorOptions(purpose));
+      const detections = await faceapi.detectAllFaces(input, this.detectorOptions(purpose, options.detector));
       timingsMs.detect = performance.now() - t;
 
       const gate: QualityGate = purpose === 'enroll' ? this.settings.enrollGate : this.settings.liveGate;
@@ -163,9 +165,9 @@ export class FaceEngine {
     return this.tf.memory().numTensors;
   }
 
-  private detectorOptions(purpose: Purpose) {
+  private detectorOptions(purpose: Purpose, override: 'ssd' | 'tiny' | undefined) {
     const s = this.settings;
-    const kind = purpose === 'enroll' ? s.enrollDetector : s.liveDetector;
+    const kind = override ?? (purpose === 'enroll' ? s.enrollDetector : s.liveDetector);
     return kind === 'ssd'
       ? new this.faceapi.SsdMobilenetv1Options({ minConfidence: s.ssdMinConfidence })
       : new this.faceapi.TinyFaceDetectorOptions({ inputSize: s.tinyInputSizePx, scoreThreshold: s.tinyScoreThreshold });
