@@ -206,6 +206,9 @@ export class QuantizedIndex {
     for (let i = 0; i < found; i++) {
       if (this.float64[lowerBase + i]! <= keepUpTo) slots.push(this.int32[slotBase + i]!);
     }
+    // The bounds say how near the query came to enrolled faces; they go with the query.
+    this.bytes.fill(0, candidateLower, candidateLower + found * CANDIDATE_LOWER_BYTES);
+    this.bytes.fill(0, candidateSlot, candidateSlot + found * CANDIDATE_SLOT_BYTES);
     return slots;
   }
 

@@ -1,0 +1,60 @@
+import path from 'node:path';
+import type { Settings } from './config/settingsSchema.js';
+import { childLogger, type Logger } from './core/logger.js';
+import { loadFaceKey, MemberStore } from './ledger/index.js';
+import { Enrollment } from './matching/enrollment.js';
+import { Gallery } from './matching/gallery.js';
+import { Identification } from './matching/identification.js';
+import { FaceEngine } from './vision/faceEngine.js';
+
+export interface RecognitionCore {
+  engine: FaceEngine;
+  store: MemberStore;
+  gallery: Gallery;
+  enrollment: Enrollment;
+  identification: Identification;
+  close(): void;
+}
+
+/** Absolute path of a file that settings name relative to dataDir. */
+export function dataPath(settings: Settings, file: string): string {
+  return path.resolve(settings.dataDir, file);
+}
+
+/** The member store alone, for commands that need no face engine (listing, deleting). */
+export function openMemberStore(settings: Settings): MemberStore {
+  return MemberStore.open({
+    databaseFile: dataPath(settings, settings.storage.databaseFile),
+    faceKey: loadFaceKey({ keyFile: dataPath(settings, settings.storage.faceKeyFile) }),
+  });
+}
+
+/**
+ * Opens the store, fills the in-memory gallery from it and loads the face engine — the
+ * recognition stages in flow order. The service and the CLI both start from here.
+ */
+export async function openRecognitionCore(settings: Settings, root: Logger): Promise<RecognitionCore> {
+  const log = childLogger(root, 'recognition');
+  const store = openMemberStore(settings);
+  try {
+    const gallery = await Gallery.create();
+    for (const face of store.faces.loadAll()) gallery.add(face.faceId, face.memberId, face.descriptor);
+    log.info(
+      { faces: gallery.size, members: gallery.memberCount, kernel: gallery.kernel, kernelFallback: gallery.kernelFallbackReason },
+      'gallery loaded',
+    );
+    const engine = await FaceEngine.create(settings.vision, childLogger(root, 'vision'));
+    const policy = settings.matching;
+    return {
+      engine,
+      store,
+      gallery,
+      enrollment: new Enrollment({ analyzer: engine, store, gallery, policy }),
+      identification: new Identification({ analyzer: engine, gallery, policy, stillDetector: settings.vision.enrollDetector }),
+      close: () => store.close(),
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
