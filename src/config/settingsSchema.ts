@@ -39,7 +39,8 @@ export const settingsSchema = z
   .object({
     dataDir: z.string().min(1).default('data')
       .describe('Folder for the database, the face key and backups; relative paths are from the working directory'),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+      .describe('Least severe log level written (to stderr)'),
     storage: z
       .object({
         databaseFile: z.string().min(1).default('memberlens.db')
@@ -57,10 +58,12 @@ export const settingsSchema = z
           .describe('Detector for enrollment photos and the CLI: SSD MobileNet v1 is slower and finds more faces'),
         liveDetector: z.enum(['ssd', 'tiny']).default('tiny')
           .describe('Detector for live camera frames'),
-        ssdMinConfidence: z.number().min(0.05).max(1).default(0.5),
+        ssdMinConfidence: z.number().min(0.05).max(1).default(0.5)
+          .describe('SSD detections below this score are dropped before the quality gate'),
         tinyInputSizePx: z.number().int().multipleOf(32).min(128).max(608).default(416)
           .describe('Tiny Face Detector input size; larger finds smaller faces, slower'),
-        tinyScoreThreshold: z.number().min(0.05).max(1).default(0.5),
+        tinyScoreThreshold: z.number().min(0.05).max(1).default(0.5)
+          .describe('Tiny Face Detector detections below this score are dropped before the quality gate'),
         mirrorAverage: z.boolean().default(true)
           .describe('Average each descriptor with that of the mirrored face: tighter same-person distances for one more recognition pass'),
         maxImageBytes: z.number().int().min(1024).default(20 * 1024 * 1024)

@@ -1,0 +1,3 @@
+import { settingsReferenceMarkdown } from '../src/config/settingsReference.js';
+
+process.stdout.write(`${settingsReferenceMarkdown()}\n`);
