@@ -33,6 +33,14 @@ export class NearestTwoMembers {
   best: RankedFace | undefined;
   secondBest: RankedFace | undefined;
 
+  /**
+   * Faces farther than this cannot change the answer (equal ones can, through the faceId
+   * tie-break), so a full scan may skip offering them.
+   */
+  get admissionLimit(): number {
+    return this.secondBest?.squaredDistance ?? Infinity;
+  }
+
   offer(faceId: string, memberId: string, squaredDistance: number): void {
     const best = this.best;
     if (best === undefined || precedes(squaredDistance, faceId, best)) {

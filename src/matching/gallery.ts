@@ -157,9 +157,18 @@ export class Gallery {
     assertValidDescriptor(query, 'search query');
     const nearest = new NearestTwoMembers();
     if (this.quantized === undefined) {
-      for (let slot = 0; slot < this.count; slot++) this.offerSlot(nearest, slot, query);
+      let limit = Infinity;
+      for (let slot = 0; slot < this.count; slot++) {
+        const squaredDistance = exactSquaredDistance(this.descriptors, slot * DESCRIPTOR_LENGTH, query);
+        if (squaredDistance > limit) continue;
+        nearest.offer(this.faceIdBySlot[slot]!, this.memberIdBySlot[slot]!, squaredDistance);
+        limit = nearest.admissionLimit;
+      }
     } else if (this.count > 0) {
-      for (const slot of this.quantized.candidateSlots(query, this.count)) this.offerSlot(nearest, slot, query);
+      for (const slot of this.quantized.candidateSlots(query, this.count)) {
+        const squaredDistance = exactSquaredDistance(this.descriptors, slot * DESCRIPTOR_LENGTH, query);
+        nearest.offer(this.faceIdBySlot[slot]!, this.memberIdBySlot[slot]!, squaredDistance);
+      }
     }
     const result: GallerySearch = {};
     if (nearest.best !== undefined) result.best = toHit(nearest.best);
@@ -177,14 +186,6 @@ export class Gallery {
     };
     if (this.quantized !== undefined) view.quantizedMemory = this.quantized.memoryBytes();
     return view;
-  }
-
-  private offerSlot(nearest: NearestTwoMembers, slot: number, query: Float32Array): void {
-    nearest.offer(
-      this.faceIdBySlot[slot]!,
-      this.memberIdBySlot[slot]!,
-      exactSquaredDistance(this.descriptors, slot * DESCRIPTOR_LENGTH, query),
-    );
   }
 
   private grow(): void {

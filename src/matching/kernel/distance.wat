@@ -106,25 +106,26 @@
               (f64.mul (local.get $residualCoef) (f64.promote_f32 (f32.load offset=12 (local.get $meta))))
               (f64.mul (local.get $quantCoef) (local.get $step)))
             (local.get $slack)))
-        (local.set $upper (f64.add (local.get $approx) (local.get $err)))
         (local.set $lower (f64.sub (local.get $approx) (local.get $err)))
-        (local.set $member (i32.load offset=16 (local.get $meta)))
 
-        (if (f64.lt (local.get $upper) (local.get $best))
-          (then
-            (if (i32.ne (local.get $member) (local.get $bestMember))
-              (then (local.set $second (local.get $best))))
-            (local.set $best (local.get $upper))
-            (local.set $bestMember (local.get $member)))
-          (else
-            (if (i32.and
-                  (f64.lt (local.get $upper) (local.get $second))
-                  (i32.ne (local.get $member) (local.get $bestMember)))
-              (then (local.set $second (local.get $upper))))))
-
-        ;; $second only shrinks, so testing against its running value keeps a superset
+        ;; A vector whose lower bound exceeds the running second bound has an upper bound
+        ;; above the best and second bounds too: it changes nothing and is no candidate.
+        ;; $second only shrinks, so the running test keeps a superset of the final one.
         (if (f64.le (local.get $lower) (local.get $second))
           (then
+            (local.set $upper (f64.add (local.get $approx) (local.get $err)))
+            (local.set $member (i32.load offset=16 (local.get $meta)))
+            (if (f64.lt (local.get $upper) (local.get $best))
+              (then
+                (if (i32.ne (local.get $member) (local.get $bestMember))
+                  (then (local.set $second (local.get $best))))
+                (local.set $best (local.get $upper))
+                (local.set $bestMember (local.get $member)))
+              (else
+                (if (i32.and
+                      (f64.lt (local.get $upper) (local.get $second))
+                      (i32.ne (local.get $member) (local.get $bestMember)))
+                  (then (local.set $second (local.get $upper))))))
             (f64.store (i32.add (local.get $candLowerPtr) (i32.shl (local.get $found) (i32.const 3))) (local.get $lower))
             (i32.store (i32.add (local.get $candSlotPtr) (i32.shl (local.get $found) (i32.const 2))) (local.get $j))
             (local.set $found (i32.add (local.get $found) (i32.const 1)))))
