@@ -66,7 +66,6 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
       pipeline = pipeline.resize(Math.round(upright.w * scale), Math.round(upright.h * scale), { fit: 'fill' });
     }
     const { data, info } = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
     return {
       data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
       width: info.width,

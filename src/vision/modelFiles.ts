@@ -29,7 +29,7 @@ export function defaultManifestPath(): string {
  * inference, or worse, as silently wrong descriptors that match the wrong member.
  */
 export function verifyModelFiles(modelDir: string = faceApiModelDir(), manifestPath: string = defaultManifestPath()): void {
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: ManifestFile[] };
+  const manifest = readManifest(manifestPath);
   for (const entry of manifest.files) {
     const file = path.join(modelDir, entry.name);
     if (!existsSync(file)) {
@@ -50,3 +50,16 @@ export function verifyModelFiles(modelDir: string = faceApiModelDir(), manifestP
   }
 }
 
+
+function readManifest(manifestPath: string): { files: ManifestFile[] } {
+  try {
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files?: unknown };
+    if (!Array.isArray(manifest.files)) throw new Error('it has no "files" list');
+    return manifest as { files: ManifestFile[] };
+  } catch (err) {
+    throw new UserError(
+      `Model manifest unreadable: ${manifestPath} (${(err as Error).message.split('\n', 1)[0]}). Restore it from the memberlens package.`,
+      'model-manifest-invalid',
+    );
+  }
+}

@@ -78,4 +78,18 @@ describe('verifyModelFiles', () => {
       expect(err.message).toContain(file);
     });
   });
+
+  it('an unreadable manifest stops start-up with a message naming it', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'memberlens-manifest-'));
+    try {
+      const broken = path.join(dir, 'manifest.json');
+      writeFileSync(broken, '{ "files": ');
+      expect(() => verifyModelFiles(faceApiModelDir(), broken)).toThrow(/Model manifest unreadable: .*manifest\.json/);
+      writeFileSync(broken, '{}');
+      expect(() => verifyModelFiles(faceApiModelDir(), broken)).toThrow(/no "files" list/);
+      expect(() => verifyModelFiles(faceApiModelDir(), path.join(dir, 'missing.json'))).toThrow(/Model manifest unreadable/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
