@@ -32,7 +32,16 @@ export interface AnalyzeOptions {
   describe?: 'all' | 'passing';
   /** Overrides the detector that the purpose selects, e.g. SSD for a still photo judged by the live gate. */
   detector?: 'ssd' | 'tiny';
+  /**
+   * Boxes (original-image pixels) of faces already identified in earlier frames: a face whose
+   * box overlaps one of them by IoU ≥ SKIP_DESCRIPTOR_IOU_MIN gets no descriptor, since the
+   * tracker already knows who it is. The tracker leaves a box out to have a face re-checked.
+   */
+  skipDescriptorBoxes?: Box[];
 }
+
+/** Overlap at which a detection is taken to be the same face as a known box from the last frame. */
+export const SKIP_DESCRIPTOR_IOU_MIN = 0.5;
 
 export interface Analysis {
   /** Largest face first. */
@@ -122,7 +131,8 @@ export class FaceEngine {
           quality: { ...metrics, gate: purpose, passed: reasons.length === 0, reasons },
         };
 
-        if (reasons.length === 0 || options.describe !== 'passing') {
+        const known = options.skipDescriptorBoxes?.some((b) => iou(b, observation.box) >= SKIP_DESCRIPTOR_IOU_MIN) ?? false;
+        if (!known && (reasons.length === 0 || options.describe !== 'passing')) {
           t = performance.now();
           // dlib-style alignment: the recognition net was trained on crops made this way.
           const alignedRect = landmarks.align(null, { useDlibAlignment: true });
@@ -190,6 +200,15 @@ export class FaceEngine {
       .toBuffer({ resolveWithObject: true });
     return { padded: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height }, padX, padY };
   }
+}
+
+/** Intersection over union of two boxes. */
+export function iou(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / (a.width * a.height + b.width * b.height - inter);
 }
 
 function clipBox(box: Box, image: DecodedImageLike): Box {

@@ -1,0 +1,75 @@
+/**
+ * The till event contract: the names and payloads the service pushes to cashier screens over
+ * Socket.IO (namespace `/till`, one room per lane). This module has no imports so that the
+ * till page can load its compiled copy in the browser; both ends use these types.
+ */
+
+export const TILL_NAMESPACE = '/till';
+
+/** Fields every till event carries. `eventId` lets the till drop a duplicate delivery. */
+export interface TillEventBase {
+  eventId: string;
+  lane: string;
+  /** ISO 8601 time the service produced the event. */
+  at: string;
+}
+
+export interface TierView {
+  name: string;
+  /** Price multiplier, e.g. 0.9 for 10 % off. */
+  discountRate: number;
+}
+
+export interface MemberRecognized extends TillEventBase {
+  memberId: string;
+  name: string;
+  tier: TierView;
+  points: number;
+  /** Stored value in yuan. */
+  balance: number;
+  /** 0–1, from descriptor distance and agreement over frames. */
+  confidence: number;
+  /** URL of the member's enrolled thumbnail, when there is one. */
+  thumbnailUrl?: string;
+}
+
+export interface FaceUnknown extends TillEventBase {
+  trackId: string;
+}
+
+export interface MemberLeft extends TillEventBase {
+  trackId: string;
+  memberId?: string;
+}
+
+export interface CameraStatus extends TillEventBase {
+  state: 'starting' | 'running' | 'retrying' | 'stopped' | 'failed';
+  detail?: string;
+  framesIn: number;
+  framesDropped: number;
+}
+
+export interface MemberDeleted extends TillEventBase {
+  memberId: string;
+}
+
+/** Events from the service to a till; the till acknowledges each one through the callback. */
+export interface TillServerToClientEvents {
+  'member:recognized': (event: MemberRecognized, ack: () => void) => void;
+  'face:unknown': (event: FaceUnknown, ack: () => void) => void;
+  'member:left': (event: MemberLeft, ack: () => void) => void;
+  'camera:status': (event: CameraStatus, ack: () => void) => void;
+  'member:deleted': (event: MemberDeleted, ack: () => void) => void;
+}
+
+export type TillEventName = keyof TillServerToClientEvents;
+export type TillEventPayload<E extends TillEventName> = Parameters<TillServerToClientEvents[E]>[0];
+
+/** Nothing flows from till to service yet except acknowledgements. */
+export type TillClientToServerEvents = Record<string, never>;
+
+/** What a till sends in the Socket.IO handshake `auth` field. */
+export interface TillHandshakeAuth {
+  token: string;
+  lane: string;
+}
