@@ -190,12 +190,13 @@ export class Gallery {
 
   private grow(): void {
     const capacity = this.capacity * 2;
+    // First, because WebAssembly memory is the one that can refuse to grow (4 GiB).
+    this.quantized?.grow(capacity, this.count);
     const descriptors = new Float32Array(capacity * DESCRIPTOR_LENGTH);
     descriptors.set(this.descriptors);
     // The old block is left to the garbage collector, which does not clear memory.
     this.descriptors.fill(0);
     this.descriptors = descriptors;
-    this.quantized?.grow(capacity, this.count);
     this.capacity = capacity;
   }
 }
