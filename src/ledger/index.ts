@@ -16,3 +16,4 @@ export { loadFaceKey, FACE_KEY_ENV, type LoadFaceKeyOptions } from './faceKey.js
 export { LedgerError, type LedgerErrorCode } from './ledgerErrors.js';
 export { DESCRIPTOR_LENGTH } from './descriptorCodec.js';
 export type * from './types.js';
+export { TokenRepository, ROLES, type Role, type ApiToken, type IssuedToken } from './tokenRepository.js';

@@ -1,3 +1,5 @@
+import { UserError } from '../core/errors.js';
+
 /**
  * Errors thrown by the ledger. Each carries a stable `code` so the admin API can map it to a
  * status without parsing messages. Messages never contain phone numbers, names or face data,
@@ -14,12 +16,12 @@ export type LedgerErrorCode =
   | 'INVALID_INPUT'
   | 'AUDIT_DETAILS_REJECTED';
 
-export class LedgerError extends Error {
-  readonly code: LedgerErrorCode;
+export class LedgerError extends UserError {
+  declare readonly code: LedgerErrorCode;
+  override readonly name = 'LedgerError';
 
   constructor(code: LedgerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LedgerError';
-    this.code = code;
+    super(message, code);
+    if (options?.cause !== undefined) this.cause = options.cause;
   }
 }

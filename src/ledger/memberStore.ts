@@ -5,6 +5,7 @@ import { FaceCipher } from './faceCipher.js';
 import { FaceRepository, type AddFaceInput } from './faceRepository.js';
 import { LedgerError } from './ledgerErrors.js';
 import { MemberRepository } from './memberRepository.js';
+import { TokenRepository } from './tokenRepository.js';
 import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member } from './types.js';
 
 export interface OpenMemberStoreOptions {
@@ -55,6 +56,7 @@ export class MemberStore {
   readonly faces: FaceRepository;
   readonly consents: ConsentRepository;
   readonly audit: AuditLog;
+  readonly tokens: TokenRepository;
   readonly #db: SqliteDatabase;
   #purgePending = false;
 
@@ -64,6 +66,7 @@ export class MemberStore {
     this.consents = new ConsentRepository(db, clock);
     this.faces = new FaceRepository(db, cipher, this.consents, clock);
     this.audit = new AuditLog(db, clock);
+    this.tokens = new TokenRepository(db, clock);
   }
 
   static open(opts: OpenMemberStoreOptions): MemberStore {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type SqliteDatabase } from '../../src/ledger/database.js';
 import { LedgerError, MemberStore, type NewFaceInput } from '../../src/ledger/index.js';
+import { migrations } from '../../src/ledger/migrations/migrations.js';
 
 let dir: string;
 let dbFile: string;
@@ -104,8 +105,8 @@ describe('opening the database', () => {
       .prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
       .all()
       .map((r) => r.name);
-    expect(tables).toEqual(['audit_log', 'consents', 'faces', 'members']);
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(tables).toEqual(['api_tokens', 'audit_log', 'consents', 'faces', 'members']);
+    expect(db.pragma('user_version', { simple: true })).toBe(migrations.at(-1)!.version);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -120,7 +121,7 @@ describe('opening the database', () => {
     expect(second.members.get(member.id)).toEqual(member);
     expect(second.members.count()).toBe(1);
     second.close();
-    expect(rawDb().pragma('user_version', { simple: true })).toBe(1);
+    expect(rawDb().pragma('user_version', { simple: true })).toBe(migrations.at(-1)!.version);
   });
 
   it('refuses a database written by a newer schema', () => {
@@ -437,5 +438,31 @@ describe('processing log', () => {
     const db = rawDb();
     expect(() => db.prepare("UPDATE audit_log SET actor = 'x'").run()).toThrow(/append-only/);
     expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
+  });
+});
+
+describe('API tokens', () => {
+  it('stores only a hash, verifies the secret, and refuses revoked or unknown tokens', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'memberlens-tokens-'));
+    const file = join(dir, 'tokens.db');
+    const store = MemberStore.open({ databaseFile: file, faceKey: randomBytes(32) });
+    try {
+      const issued = store.tokens.issue('till', 'lane 1 screen');
+      expect(issued.token).toMatch(/^ml_till_[A-Za-z0-9_-]{43}$/);
+      expect(store.tokens.verify(issued.token)).toMatchObject({ id: issued.id, role: 'till' });
+      expect(store.tokens.verify(issued.token + 'x')).toBeUndefined();
+      expect(store.tokens.verify('')).toBeUndefined();
+      store.inTransaction(() => undefined); // flush nothing; make sure the WAL holds the row
+      for (const suffix of ['', '-wal']) {
+        if (!existsSync(file + suffix)) continue;
+        expect(readFileSync(file + suffix).includes(Buffer.from(issued.token))).toBe(false);
+      }
+      expect(store.tokens.revoke(issued.id)).toBe(true);
+      expect(store.tokens.verify(issued.token)).toBeUndefined();
+      expect(store.tokens.activeCount()).toBe(0);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { membersFacesConsentAudit } from './001_members_faces_consent_audit.js';
+import { apiTokens } from './002_api_tokens.js';
 import type { Migration } from './migration.js';
 
 /** Every schema step in order; append only, never edit a step that has shipped. */
-export const migrations: readonly Migration[] = [membersFacesConsentAudit];
+export const migrations: readonly Migration[] = [membersFacesConsentAudit, apiTokens];
