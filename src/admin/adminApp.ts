@@ -1,0 +1,196 @@
+import path from 'node:path';
+import express, { type Express, type Request } from 'express';
+import helmet from 'helmet';
+import multer from 'multer';
+import { z } from 'zod';
+import type { Logger } from '../core/logger.js';
+import type { MemberStore } from '../ledger/index.js';
+import type { Enrollment, EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
+import { actorOf, requireRole, type TokenVerifier } from './authentication.js';
+import { HttpError, errorHandler } from './httpErrors.js';
+
+export interface LaneView {
+  id: string;
+  camera: { kind: string; state: string; detail?: string; framesIn: number; framesDropped: number };
+  connectedTills: number;
+}
+
+/** What the HTTP layer needs from the lanes, without knowing how they run. */
+export interface LaneDirectory {
+  list(): LaneView[];
+  has(lane: string): boolean;
+  /** Hands a pushed camera frame to the lane; false when the lane takes no pushed frames. */
+  pushFrame(lane: string, bytes: Uint8Array): boolean;
+  /** The newest frame the lane's camera delivered, for enrolling from the live camera. */
+  latestFrame(lane: string): Uint8Array | undefined;
+}
+
+export interface AdminAppDeps {
+  log: Logger;
+  verifyToken: TokenVerifier;
+  store: MemberStore;
+  enrollment: Enrollment;
+  lanes: LaneDirectory;
+  health: () => Record<string, unknown>;
+  metrics: () => Promise<{ contentType: string; body: string }>;
+  onMemberDeleted: (memberId: string) => void;
+  webDir: string;
+  limits: { jsonBodyBytes: number; imageBodyBytes: number };
+}
+
+const memberInput = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  phone: z.string().trim().max(20).optional().nullable(),
+});
+
+const listQuery = z.object({
+  query: z.string().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+const consentFields = z.object({
+  consentMethod: z.enum(['written', 'verbal-at-till', 'app', 'signage']).optional(),
+  staff: z.string().trim().min(1).max(100).optional(),
+  lane: z.string().trim().min(1).max(50).optional(),
+});
+
+const fromLaneInput = consentFields.extend({ fromLane: z.string().min(1).max(50) }).strict();
+
+const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
+
+/**
+ * The REST API and the static pages, as an express app that does not listen: the caller
+ * owns the HTTP server (Socket.IO shares it). Every route validates its input, then calls a
+ * service; nothing here touches SQL or the face networks directly.
+ */
+export function createAdminApp(deps: AdminAppDeps): Express {
+  const { store, enrollment, lanes, verifyToken } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:', 'blob:'], 'connect-src': ["'self'", 'ws:', 'wss:'] },
+      },
+    }),
+  );
+
+  const admin = requireRole(verifyToken, 'admin');
+  const camera = requireRole(verifyToken, 'device', 'admin');
+  const json = express.json({ limit: deps.limits.jsonBodyBytes, strict: true });
+  const rawImage = express.raw({ type: IMAGE_TYPES, limit: deps.limits.imageBodyBytes });
+  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: deps.limits.imageBodyBytes, files: 5, fields: 10 } });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', ...deps.health() });
+  });
+
+  app.get('/metrics', admin, async (_req, res) => {
+    const { contentType, body } = await deps.metrics();
+    res.type(contentType).send(body);
+  });
+
+  app.post('/api/members', admin, json, (req, res) => {
+    const input = memberInput.parse(req.body);
+    const { member } = store.enrollMember({ actor: actorOf(req), name: input.name, phone: input.phone ?? null });
+    res.status(201).json(member);
+  });
+
+  app.get('/api/members', admin, (req, res) => {
+    const q = listQuery.parse(req.query);
+    res.json({ members: store.members.list({ query: q.query, limit: q.limit, offset: q.offset }), limit: q.limit, offset: q.offset });
+  });
+
+  app.get('/api/members/:id', admin, (req, res) => {
+    const member = store.members.get(req.params.id as string);
+    if (!member) throw notFound(req.params.id as string);
+    res.json({
+      ...member,
+      faces: store.faces.listForMember(member.id),
+      faceConsent: store.consents.activeFaceConsent(member.id) ?? null,
+    });
+  });
+
+  app.delete('/api/members/:id', admin, (req, res) => {
+    const id = req.params.id as string;
+    if (!enrollment.deleteMember(id, actorOf(req))) throw notFound(id);
+    deps.onMemberDeleted(id);
+    res.status(204).end();
+  });
+
+  app.post('/api/members/:id/faces', admin, rawImage, upload.array('photo', 5), json, async (req, res) => {
+    const memberId = req.params.id as string;
+    if (!store.members.get(memberId)) throw notFound(memberId);
+    const { images, fields } = imagesOf(req, lanes);
+    const consent: FaceConsent | undefined = fields.consentMethod
+      ? { method: fields.consentMethod, staff: fields.staff ?? actorOf(req), lane: fields.lane ?? null }
+      : undefined;
+    const result = await enrollment.addFaces({ memberId, consent, images, source: 'admin-upload', actor: actorOf(req) });
+    res.status(result.faces.length > 0 ? 201 : 422).json({ faces: result.faces, rejected: result.rejected });
+  });
+
+  app.delete('/api/members/:id/faces/:faceId', admin, (req, res) => {
+    const { id, faceId } = req.params as { id: string; faceId: string };
+    const face = store.faces.get(faceId);
+    if (!face || face.memberId !== id) throw new HttpError(404, `Member ${id} has no face ${faceId}.`, 'face-not-found');
+    enrollment.deleteFace(faceId, actorOf(req));
+    res.status(204).end();
+  });
+
+  app.get('/api/lanes', admin, (_req, res) => {
+    res.json({ lanes: lanes.list() });
+  });
+
+  app.post('/api/lanes/:lane/frames', camera, rawImage, (req, res) => {
+    const lane = req.params.lane as string;
+    if (!lanes.has(lane)) throw new HttpError(404, `No lane "${lane}"; known lanes: ${lanes.list().map((l) => l.id).join(', ')}.`, 'lane-not-found');
+    if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
+      throw new HttpError(415, 'Send the frame as the body with Content-Type image/jpeg, image/png or image/webp.', 'unsupported-media-type');
+    }
+    if (!lanes.pushFrame(lane, req.body)) {
+      throw new HttpError(409, `Lane "${lane}" reads its own camera; set its camera kind to "http-push" to push frames.`, 'lane-not-push');
+    }
+    res.status(202).json({ accepted: true });
+  });
+
+  app.use('/till', express.static(path.join(deps.webDir, 'till'), { index: 'index.html' }));
+  app.use('/admin', express.static(path.join(deps.webDir, 'admin'), { index: 'index.html' }));
+  app.use('/shared', express.static(path.join(deps.webDir, 'shared')));
+  app.get('/', (_req, res) => res.redirect('/till/'));
+
+  app.use((req, _res, next) => next(new HttpError(404, `No route ${req.method} ${req.path}.`, 'not-found')));
+  app.use(errorHandler(deps.log));
+  return app;
+}
+
+function notFound(memberId: string): HttpError {
+  return new HttpError(404, `No member ${memberId}.`, 'member-not-found');
+}
+
+/** Photos from a raw image body, a multipart upload, or the newest frame of a lane's camera. */
+function imagesOf(req: Request, lanes: LaneDirectory): { images: EnrollmentImage[]; fields: z.infer<typeof consentFields> } {
+  if (Buffer.isBuffer(req.body)) {
+    return { images: [{ label: 'body', bytes: req.body }], fields: consentFields.parse(req.query) };
+  }
+  const files = (req.files as Express.Multer.File[] | undefined) ?? [];
+  if (files.length > 0) {
+    return {
+      images: files.map((f, i) => ({ label: f.originalname || `photo ${i + 1}`, bytes: f.buffer })),
+      fields: consentFields.parse(req.body ?? {}),
+    };
+  }
+  if (req.body && typeof req.body === 'object' && 'fromLane' in req.body) {
+    const input = fromLaneInput.parse(req.body);
+    if (!lanes.has(input.fromLane)) throw new HttpError(404, `No lane "${input.fromLane}".`, 'lane-not-found');
+    const frame = lanes.latestFrame(input.fromLane);
+    if (!frame) throw new HttpError(409, `Lane "${input.fromLane}" has no camera frame yet; check its camera status.`, 'no-frame');
+    return { images: [{ label: `lane ${input.fromLane}`, bytes: frame }], fields: { ...input, lane: input.lane ?? input.fromLane } };
+  }
+  throw new HttpError(
+    400,
+    'Send a photo: an image/jpeg, image/png or image/webp body, a multipart form with "photo" files, or JSON {"fromLane": "<lane>"}; add consentMethod and staff for a member without face consent.',
+    'no-image',
+  );
+}

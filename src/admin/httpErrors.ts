@@ -1,0 +1,64 @@
+import type { ErrorRequestHandler } from 'express';
+import { ZodError } from 'zod';
+import { UserError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+
+/** An error with the HTTP status it maps to; thrown by routes, turned into JSON by `errorHandler`. */
+export class HttpError extends UserError {
+  constructor(
+    readonly status: number,
+    message: string,
+    code: string,
+  ) {
+    super(message, code);
+  }
+}
+
+const STATUS_BY_CODE: Record<string, number> = {
+  'member-not-found': 404,
+  MEMBER_NOT_FOUND: 404,
+  'face-not-found': 404,
+  'lane-not-found': 404,
+  PHONE_TAKEN: 409,
+  CONSENT_REQUIRED: 409,
+  'consent-required': 409,
+  'no-usable-face': 422,
+  'image-too-large': 413,
+  overloaded: 503,
+};
+
+/**
+ * Every error leaves as `{ error: { code, message } }` with a message a person can act on.
+ * Operator mistakes are 4xx and logged at info; anything else is a bug, logged with its
+ * stack and answered 500 without internals.
+ */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const { status, code, message } = describe(err);
+    if (status >= 500) log.error({ err, method: req.method, path: req.path }, 'request failed');
+    else log.info({ status, code, method: req.method, path: req.path }, 'request refused');
+    if (res.headersSent) return;
+    res.status(status).json({ error: { code, message } });
+  };
+}
+
+function describe(err: unknown): { status: number; code: string; message: string } {
+  if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message };
+  if (err instanceof ZodError) {
+    const problems = err.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    return { status: 400, code: 'invalid-input', message: `Invalid request: ${problems.join('; ')}` };
+  }
+  if (err instanceof UserError) return { status: STATUS_BY_CODE[err.code] ?? 400, code: err.code, message: err.message };
+  const e = err as { type?: string; status?: number; message?: string };
+  // body-parser and multer errors carry a type/status of their own.
+  if (e.type === 'entity.parse.failed') {
+    return { status: 400, code: 'malformed-json', message: 'The body is not valid JSON; send a JSON object.' };
+  }
+  if (e.type === 'entity.too.large' || (err as { code?: string }).code === 'LIMIT_FILE_SIZE') {
+    return { status: 413, code: 'body-too-large', message: 'The body is larger than this endpoint accepts.' };
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return { status: e.status, code: 'bad-request', message: e.message ?? 'Bad request.' };
+  }
+  return { status: 500, code: 'internal', message: 'Internal error; the service logged the details.' };
+}
