@@ -1,0 +1,327 @@
+import type { Box } from '../vision/visionTypes.js';
+import { assertValidDescriptor } from './descriptor.js';
+import { exactSquaredDistance } from './exactRanking.js';
+import type { MatchDecision } from './matcher.js';
+import {
+  DEFAULT_TRACKER_OPTIONS,
+  type LaneTrackerInit,
+  type PresentTrack,
+  type TrackedFace,
+  type TrackerEvent,
+  type TrackerOptions,
+  type TrackLeft,
+} from './trackerTypes.js';
+
+type Identity = { kind: 'undecided' } | { kind: 'unknown' } | { kind: 'member'; memberId: string };
+
+interface MemberTally {
+  votes: number;
+  distanceSum: number;
+}
+
+interface Track {
+  id: string;
+  box: Box;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  /** When the track last received a descriptor; drives the re-check of decided tracks. */
+  lastDescribedMs: number | undefined;
+  /**
+   * The tracker's own copy of the latest descriptor, so it can be zeroed when the track
+   * ends: a non-member's embedding must not outlive their presence at the till.
+   */
+  descriptor: Float32Array | undefined;
+  memberTallies: Map<string, MemberTally>;
+  unknownVotes: number;
+  totalVotes: number;
+  identity: Identity;
+}
+
+/**
+ * Follows faces across the frames of one lane and names a face only when several frames agree,
+ * because one frame's match can be wrong and a wrong member on the till screen is the worst
+ * failure. Pure logic: time comes in as `nowMs`, so tests drive it with fake time.
+ */
+export class LaneTracker {
+  readonly lane: string;
+  private readonly options: TrackerOptions;
+  private readonly decide: (descriptor: Float32Array) => MatchDecision;
+  private readonly tracks = new Map<string, Track>();
+  /** Last frame time each named member was seen on this lane: a stay and a quick return are one visit. */
+  private readonly memberLastSeenMs = new Map<string, number>();
+  private nextTrackNumber = 1;
+
+  constructor(init: LaneTrackerInit) {
+    if (typeof init.lane !== 'string' || init.lane === '') throw new Error('lane must be a non-empty string');
+    this.lane = init.lane;
+    this.options = validOptions({ ...DEFAULT_TRACKER_OPTIONS, ...init.options });
+    this.decide = init.decide;
+  }
+
+  /**
+   * Boxes whose faces the engine need not describe this frame: decided tracks not yet due for
+   * a re-check. An undecided track is left out so it keeps collecting votes.
+   */
+  skipDescriptorBoxes(nowMs: number): Box[] {
+    assertTime(nowMs, 'nowMs');
+    const boxes: Box[] = [];
+    for (const track of this.tracks.values()) {
+      if (track.identity.kind === 'undecided' || track.lastDescribedMs === undefined) continue;
+      if (nowMs - track.lastSeenMs > this.options.trackTimeoutMs) continue;
+      if (nowMs - track.lastDescribedMs >= this.options.recheckEveryMs) continue;
+      boxes.push({ ...track.box });
+    }
+    return boxes;
+  }
+
+  /** Takes one frame's detections; returns what changed, ended tracks first. */
+  update(faces: readonly TrackedFace[], nowMs: number): TrackerEvent[] {
+    if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) {
+      throw new Error(`nowMs of a frame must be a finite time in milliseconds, got ${nowMs}`);
+    }
+    faces.forEach((face, i) => {
+      if (face.descriptor !== undefined) assertValidDescriptor(face.descriptor, `descriptor of face ${i}`);
+    });
+
+    const events: TrackerEvent[] = this.expire(nowMs);
+    const pairs: { track: Track; faceIndex: number; overlap: number }[] = [];
+    const displaced = new Set<Track>();
+    for (const track of this.tracks.values()) {
+      faces.forEach((face, faceIndex) => {
+        const overlap = intersectionOverUnion(track.box, face.box);
+        if (overlap < this.options.iouMatchMin) return;
+        if (
+          face.descriptor !== undefined &&
+          track.descriptor !== undefined &&
+          Math.sqrt(exactSquaredDistance(track.descriptor, 0, face.descriptor)) > this.options.sameTrackDistanceMax
+        ) {
+          displaced.add(track);
+          return;
+        }
+        pairs.push({ track, faceIndex, overlap });
+      });
+    }
+    // Stable sort: equal overlaps keep track-then-detection order, so replays are deterministic.
+    pairs.sort((a, b) => b.overlap - a.overlap);
+    const trackOfFace: (Track | undefined)[] = new Array(faces.length);
+    const continued = new Set<Track>();
+    for (const { track, faceIndex } of pairs) {
+      if (continued.has(track) || trackOfFace[faceIndex] !== undefined) continue;
+      trackOfFace[faceIndex] = track;
+      continued.add(track);
+    }
+    // Someone else now stands where this track's person stood; keeping the track would let its
+    // box hide the newcomer's face from the engine until the track timed out.
+    for (const track of displaced) {
+      if (!continued.has(track)) events.push(this.end(track));
+    }
+
+    faces.forEach((face, faceIndex) => {
+      const track = trackOfFace[faceIndex];
+      if (track === undefined) this.start(face, nowMs, events, undefined);
+      else this.continueTrack(track, face, nowMs, events);
+    });
+    return events;
+  }
+
+  /**
+   * Ends tracks not seen for longer than trackTimeoutMs, for a timer to call when no frames
+   * arrive. `expire(Infinity)` ends every track, e.g. when the lane stops.
+   */
+  expire(nowMs: number): TrackerEvent[] {
+    assertTime(nowMs, 'nowMs');
+    const events: TrackerEvent[] = [];
+    for (const track of this.tracks.values()) {
+      if (nowMs - track.lastSeenMs > this.options.trackTimeoutMs) events.push(this.end(track));
+    }
+    for (const [memberId, lastSeenMs] of this.memberLastSeenMs) {
+      if (nowMs - lastSeenMs >= this.options.popupCooldownMs) this.memberLastSeenMs.delete(memberId);
+    }
+    return events;
+  }
+
+  /** Tracks seen within the last `windowMs`, for the fusion stage; carries no descriptors. */
+  presentTracks(nowMs: number, windowMs: number): PresentTrack[] {
+    assertTime(nowMs, 'nowMs');
+    if (!(windowMs >= 0)) throw new Error(`windowMs must be a number ≥ 0, got ${windowMs}`);
+    const present: PresentTrack[] = [];
+    for (const track of this.tracks.values()) {
+      if (nowMs - track.lastSeenMs > windowMs) continue;
+      const view: PresentTrack = {
+        trackId: track.id,
+        box: { ...track.box },
+        boxAreaPx: track.box.width * track.box.height,
+        firstSeenMs: track.firstSeenMs,
+        lastSeenMs: track.lastSeenMs,
+      };
+      if (track.identity.kind === 'member') view.memberId = track.identity.memberId;
+      present.push(view);
+    }
+    return present;
+  }
+
+  /** Descriptors held in memory right now (one per track that has been described). */
+  heldDescriptorCount(): number {
+    let count = 0;
+    for (const track of this.tracks.values()) if (track.descriptor !== undefined) count++;
+    return count;
+  }
+
+  private start(face: TrackedFace, nowMs: number, events: TrackerEvent[], decision: MatchDecision | undefined): void {
+    const track: Track = {
+      id: `${this.lane}:${this.nextTrackNumber++}`,
+      box: { ...face.box },
+      firstSeenMs: nowMs,
+      lastSeenMs: nowMs,
+      lastDescribedMs: undefined,
+      descriptor: undefined,
+      memberTallies: new Map(),
+      unknownVotes: 0,
+      totalVotes: 0,
+      identity: { kind: 'undecided' },
+    };
+    this.tracks.set(track.id, track);
+    if (face.descriptor !== undefined) {
+      this.vote(track, face.descriptor, decision ?? this.decide(face.descriptor), nowMs, events);
+    }
+  }
+
+  private continueTrack(track: Track, face: TrackedFace, nowMs: number, events: TrackerEvent[]): void {
+    track.box = { ...face.box };
+    track.lastSeenMs = nowMs;
+    if (face.descriptor === undefined) {
+      this.markMemberSeen(track, nowMs);
+      return;
+    }
+    const decision = this.decide(face.descriptor);
+    // A decided track whose face now decides otherwise is taken as another person in the same
+    // spot: the old identity must not stick to them. If it was the same person on a poor frame,
+    // the new track re-decides within a few frames and the cooldown keeps the popup from repeating.
+    if (track.identity.kind !== 'undecided' && !confirms(track.identity, decision)) {
+      events.push(this.end(track));
+      this.start(face, nowMs, events, decision);
+      return;
+    }
+    this.vote(track, face.descriptor, decision, nowMs, events);
+  }
+
+  private vote(track: Track, descriptor: Float32Array, decision: MatchDecision, nowMs: number, events: TrackerEvent[]): void {
+    if (track.descriptor === undefined) track.descriptor = new Float32Array(descriptor);
+    else track.descriptor.set(descriptor);
+    track.lastDescribedMs = nowMs;
+    if (track.identity.kind !== 'undecided') {
+      this.markMemberSeen(track, nowMs);
+      return;
+    }
+
+    track.totalVotes++;
+    if (decision.kind === 'member') {
+      const tally = track.memberTallies.get(decision.memberId) ?? { votes: 0, distanceSum: 0 };
+      tally.votes++;
+      tally.distanceSum += decision.distance;
+      track.memberTallies.set(decision.memberId, tally);
+    } else {
+      track.unknownVotes++;
+    }
+
+    const named = this.namedMember(track);
+    if (named !== undefined) {
+      track.identity = { kind: 'member', memberId: named.memberId };
+      const lastSeenMs = this.memberLastSeenMs.get(named.memberId);
+      if (lastSeenMs === undefined || nowMs - lastSeenMs >= this.options.popupCooldownMs) {
+        const agreement = named.tally.votes / track.totalVotes;
+        const distance = named.tally.distanceSum / named.tally.votes;
+        events.push({
+          type: 'recognized',
+          trackId: track.id,
+          memberId: named.memberId,
+          confidence: confidenceOf(agreement, distance, this.options.matchThreshold),
+          distance,
+        });
+      }
+      this.markMemberSeen(track, nowMs);
+    } else if (track.unknownVotes >= this.options.unknownVotesToDecide) {
+      track.identity = { kind: 'unknown' };
+      events.push({ type: 'unknown', trackId: track.id });
+    }
+  }
+
+  /**
+   * The member that meets the agreement rule. Two members tied on votes cannot both pass it:
+   * agreement only falls as other votes arrive, so the earlier of the two would already have failed.
+   */
+  private namedMember(track: Track): { memberId: string; tally: MemberTally } | undefined {
+    let best: { memberId: string; tally: MemberTally } | undefined;
+    for (const [memberId, tally] of track.memberTallies) {
+      if (best === undefined || tally.votes > best.tally.votes) best = { memberId, tally };
+    }
+    if (best === undefined || best.tally.votes < this.options.votesToDecide) return undefined;
+    if (best.tally.votes / track.totalVotes < this.options.voteAgreementMin) return undefined;
+    return best;
+  }
+
+  private markMemberSeen(track: Track, nowMs: number): void {
+    if (track.identity.kind === 'member') this.memberLastSeenMs.set(track.identity.memberId, nowMs);
+  }
+
+  private end(track: Track): TrackLeft {
+    // The garbage collector frees memory without clearing it.
+    track.descriptor?.fill(0);
+    this.tracks.delete(track.id);
+    const left: TrackLeft = { type: 'left', trackId: track.id };
+    if (track.identity.kind === 'member') left.memberId = track.identity.memberId;
+    return left;
+  }
+}
+
+function confirms(identity: Identity, decision: MatchDecision): boolean {
+  if (identity.kind === 'member') return decision.kind === 'member' && decision.memberId === identity.memberId;
+  return decision.kind === identity.kind;
+}
+
+/**
+ * Agreement times closeness, where closeness falls linearly from 1 at distance 0 to 0.5 at the
+ * match threshold: an accepted match never reads as near-zero confidence, and a split vote
+ * pulls the figure down in proportion.
+ */
+function confidenceOf(agreement: number, meanDistance: number, matchThreshold: number): number {
+  const closeness = matchThreshold > 0 ? 1 - meanDistance / (2 * matchThreshold) : 1;
+  return Math.min(1, Math.max(0, agreement * closeness));
+}
+
+/**
+ * Same formula as the engine's `iou`, kept here so the matching stage does not load the
+ * engine module (sharp, TensorFlow) just to compare boxes.
+ */
+function intersectionOverUnion(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / (a.width * a.height + b.width * b.height - inter);
+}
+
+function assertTime(ms: number, name: string): void {
+  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new Error(`${name} must be a time in milliseconds, got ${ms}`);
+}
+
+function validOptions(options: TrackerOptions): TrackerOptions {
+  const rules: [keyof TrackerOptions, (v: number) => boolean, string][] = [
+    ['matchThreshold', (v) => v >= 0, '≥ 0'],
+    ['iouMatchMin', (v) => v > 0 && v <= 1, 'in (0, 1]'],
+    ['sameTrackDistanceMax', (v) => v >= 0, '≥ 0'],
+    ['recheckEveryMs', (v) => v >= 0, '≥ 0'],
+    ['votesToDecide', (v) => Number.isInteger(v) && v >= 1, 'an integer ≥ 1'],
+    ['voteAgreementMin', (v) => v > 0 && v <= 1, 'in (0, 1]'],
+    ['unknownVotesToDecide', (v) => Number.isInteger(v) && v >= 1, 'an integer ≥ 1'],
+    ['trackTimeoutMs', (v) => v >= 0, '≥ 0'],
+    ['popupCooldownMs', (v) => v >= 0, '≥ 0'],
+  ];
+  for (const [name, ok, expected] of rules) {
+    const value = options[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) {
+      throw new Error(`tracker option ${name} must be ${expected}, got ${String(value)}`);
+    }
+  }
+  return options;
+}

@@ -1,0 +1,82 @@
+import type { FaceObservation } from '../vision/faceEngine.js';
+import type { Box } from '../vision/visionTypes.js';
+import type { MatchDecision } from './matcher.js';
+
+/** What the tracker reads of a detection; a full FaceObservation fits. */
+export type TrackedFace = Pick<FaceObservation, 'box' | 'descriptor'>;
+
+export interface TrackerOptions {
+  /**
+   * The matcher's acceptance distance: confidence is scaled against it. Required because it
+   * must be the very value the `decide` callback applies.
+   */
+  matchThreshold: number;
+  /** Smallest box IoU for a detection to continue a track. */
+  iouMatchMin: number;
+  /** Largest descriptor distance from a track's last descriptor for a detection to continue it. */
+  sameTrackDistanceMax: number;
+  /** How often a decided track's face is described again, to catch a person swap in the same spot. */
+  recheckEveryMs: number;
+  /** Agreeing member votes a track needs before it is named. */
+  votesToDecide: number;
+  /** Share (0–1) of all the track's votes that the agreeing member votes must make up. */
+  voteAgreementMin: number;
+  /** Unknown votes after which a track that names no member is a stable unknown. */
+  unknownVotesToDecide: number;
+  /** A track not seen for longer than this ends. */
+  trackTimeoutMs: number;
+  /** After a member was last seen on the lane, no new popup for them within this time. */
+  popupCooldownMs: number;
+}
+
+export const DEFAULT_TRACKER_OPTIONS: Readonly<Omit<TrackerOptions, 'matchThreshold'>> = Object.freeze({
+  iouMatchMin: 0.3,
+  sameTrackDistanceMax: 0.6,
+  recheckEveryMs: 2000,
+  votesToDecide: 2,
+  voteAgreementMin: 0.6,
+  unknownVotesToDecide: 3,
+  trackTimeoutMs: 1500,
+  popupCooldownMs: 60_000,
+});
+
+export interface LaneTrackerInit {
+  lane: string;
+  options: Partial<TrackerOptions> & Pick<TrackerOptions, 'matchThreshold'>;
+  /** Gallery search plus match policy, bound by the caller. */
+  decide: (descriptor: Float32Array) => MatchDecision;
+}
+
+export interface TrackRecognized {
+  type: 'recognized';
+  trackId: string;
+  memberId: string;
+  /** 0–1: agreement × (1 − distance / (2 · matchThreshold)), clamped. */
+  confidence: number;
+  /** Mean distance of the votes that named the member. */
+  distance: number;
+}
+
+export interface TrackUnknown {
+  type: 'unknown';
+  trackId: string;
+}
+
+export interface TrackLeft {
+  type: 'left';
+  trackId: string;
+  /** Present when the track had been named as a member. */
+  memberId?: string;
+}
+
+export type TrackerEvent = TrackRecognized | TrackUnknown | TrackLeft;
+
+/** A live track as the fusion stage sees it: where and who, never the face descriptor. */
+export interface PresentTrack {
+  trackId: string;
+  box: Box;
+  boxAreaPx: number;
+  memberId?: string;
+  firstSeenMs: number;
+  lastSeenMs: number;
+}
