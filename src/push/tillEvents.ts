@@ -63,6 +63,23 @@ export interface TillServerToClientEvents {
 }
 
 export type TillEventName = keyof TillServerToClientEvents;
+
+/**
+ * Sent to each lane now and then without an acknowledgement. Socket.IO resumes a dropped till
+ * only from the last unacknowledged packet it received, and every event above is acknowledged,
+ * so without this mark a till would never be resumed. The till page needs no handler for it.
+ */
+export interface SessionMark {
+  lane: string;
+  at: string;
+}
+
+export interface TillSessionEvents {
+  'session:mark': (mark: SessionMark) => void;
+}
+
+/** Everything a till socket can receive: the events above plus the session marks. */
+export type TillSocketEvents = TillServerToClientEvents & TillSessionEvents;
 export type TillEventPayload<E extends TillEventName> = Parameters<TillServerToClientEvents[E]>[0];
 
 /** Nothing flows from till to service yet except acknowledgements. */
