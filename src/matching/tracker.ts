@@ -1,3 +1,4 @@
+import { iou } from '../vision/boxGeometry.js';
 import type { Box } from '../vision/visionTypes.js';
 import { assertValidDescriptor } from './descriptor.js';
 import { exactSquaredDistance } from './exactRanking.js';
@@ -88,7 +89,7 @@ export class LaneTracker {
     const displaced = new Set<Track>();
     for (const track of this.tracks.values()) {
       faces.forEach((face, faceIndex) => {
-        const overlap = intersectionOverUnion(track.box, face.box);
+        const overlap = iou(track.box, face.box);
         if (overlap < this.options.iouMatchMin) return;
         if (
           face.descriptor !== undefined &&
@@ -287,18 +288,6 @@ function confirms(identity: Identity, decision: MatchDecision): boolean {
 function confidenceOf(agreement: number, meanDistance: number, matchThreshold: number): number {
   const closeness = matchThreshold > 0 ? 1 - meanDistance / (2 * matchThreshold) : 1;
   return Math.min(1, Math.max(0, agreement * closeness));
-}
-
-/**
- * Same formula as the engine's `iou`, kept here so the matching stage does not load the
- * engine module (sharp, TensorFlow) just to compare boxes.
- */
-function intersectionOverUnion(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.width * a.height + b.width * b.height - inter);
 }
 
 function assertTime(ms: number, name: string): void {

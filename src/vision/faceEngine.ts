@@ -6,6 +6,7 @@ import { type FaceQuality, facePixelStats, headPose, qualityReasons } from './fa
 import { type DecodedImage, decodeImage } from './imageDecoder.js';
 import { faceApiModelDir, verifyModelFiles } from './modelFiles.js';
 import { type BackendName, type FaceApiModule, type Tf, loadBackend } from './tensorflowBackend.js';
+import { iou } from './boxGeometry.js';
 import type { Box, DecodedImageLike, Point } from './visionTypes.js';
 
 export type Purpose = 'enroll' | 'live';
@@ -200,15 +201,6 @@ export class FaceEngine {
       .toBuffer({ resolveWithObject: true });
     return { padded: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height }, padX, padY };
   }
-}
-
-/** Intersection over union of two boxes. */
-export function iou(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.width * a.height + b.width * b.height - inter);
 }
 
 function clipBox(box: Box, image: DecodedImageLike): Box {
