@@ -4,16 +4,20 @@ import { childLogger, type Logger } from './core/logger.js';
 import { loadFaceKey, MemberStore } from './ledger/index.js';
 import { Enrollment } from './matching/enrollment.js';
 import { Gallery } from './matching/gallery.js';
+import type { FaceAnalyzer } from './matching/faceAnalyzer.js';
 import { Identification } from './matching/identification.js';
 import { FaceEngine } from './vision/faceEngine.js';
 
+/** A face analyzer with the name of the TensorFlow.js backend it runs on. */
+export type BackedAnalyzer = FaceAnalyzer & { readonly backend: string };
+
 export interface RecognitionCore {
-  engine: FaceEngine;
+  analyzer: BackedAnalyzer;
   store: MemberStore;
   gallery: Gallery;
   enrollment: Enrollment;
   identification: Identification;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Absolute path of a file that settings name relative to dataDir. */
@@ -33,7 +37,13 @@ export function openMemberStore(settings: Settings): MemberStore {
  * Opens the store, fills the in-memory gallery from it and loads the face engine — the
  * recognition stages in flow order. The service and the CLI both start from here.
  */
-export async function openRecognitionCore(settings: Settings, root: Logger): Promise<RecognitionCore> {
+export async function openRecognitionCore(
+  settings: Settings,
+  root: Logger,
+  /** The service passes a worker pool; the CLI's default runs the engine in-process. */
+  createAnalyzer: () => Promise<BackedAnalyzer & { close?: () => Promise<void> }> = () =>
+    FaceEngine.create(settings.vision, childLogger(root, 'vision')),
+): Promise<RecognitionCore> {
   const log = childLogger(root, 'recognition');
   const store = openMemberStore(settings);
   try {
@@ -43,15 +53,18 @@ export async function openRecognitionCore(settings: Settings, root: Logger): Pro
       { faces: gallery.size, members: gallery.memberCount, kernel: gallery.kernel, kernelFallback: gallery.kernelFallbackReason },
       'gallery loaded',
     );
-    const engine = await FaceEngine.create(settings.vision, childLogger(root, 'vision'));
+    const analyzer = await createAnalyzer();
     const policy = settings.matching;
     return {
-      engine,
+      analyzer,
       store,
       gallery,
-      enrollment: new Enrollment({ analyzer: engine, store, gallery, policy }),
-      identification: new Identification({ analyzer: engine, gallery, policy, stillDetector: settings.vision.enrollDetector }),
-      close: () => store.close(),
+      enrollment: new Enrollment({ analyzer, store, gallery, policy }),
+      identification: new Identification({ analyzer, gallery, policy, stillDetector: settings.vision.enrollDetector }),
+      close: async () => {
+        await analyzer.close?.();
+        store.close();
+      },
     };
   } catch (err) {
     store.close();

@@ -25,6 +25,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'no-usable-face': 422,
   'image-too-large': 413,
   overloaded: 503,
+  'camera-stopped': 503,
 };
 
 /**

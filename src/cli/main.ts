@@ -78,7 +78,7 @@ export function buildCli(): Command {
             rejected: result.rejected,
           });
         } finally {
-          core.close();
+          await core.close();
         }
       });
     });
@@ -102,7 +102,7 @@ export function buildCli(): Command {
             }
           }
         } finally {
-          core.close();
+          await core.close();
         }
         if (failed > 0) process.exitCode = 1;
       });

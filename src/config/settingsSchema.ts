@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cameraConfigSchema } from '../sources/cameraConfigSchema.js';
 
 /**
  * Every tunable number of the service lives here, with its unit in its name and a
@@ -96,6 +97,97 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    tracker: z
+      .object({
+        iouMatchMin: z.number().gt(0).max(1).default(0.3)
+          .describe('Smallest box overlap (IoU) for a face to continue a track from the previous frame'),
+        sameTrackDistanceMax: z.number().gt(0).max(2).default(0.6)
+          .describe('A face further than this descriptor distance from its track\'s last face starts a new track (someone else stepped in)'),
+        recheckEveryMs: z.number().int().min(100).default(2000)
+          .describe('How often the face of an already identified track is described again, to catch a person swap'),
+        votesToDecide: z.number().int().min(1).default(2)
+          .describe('Frames that must agree on the same member before the till is told'),
+        voteAgreementMin: z.number().gt(0).max(1).default(0.6)
+          .describe('Share of a track\'s votes that the agreeing member votes must make up'),
+        unknownVotesToDecide: z.number().int().min(1).default(3)
+          .describe('Unknown votes after which a track is reported as an unknown customer'),
+        trackTimeoutMs: z.number().int().min(100).default(1500)
+          .describe('A face not seen for this long has left'),
+        popupCooldownMs: z.number().int().min(0).default(60_000)
+          .describe('No second popup for the same member on a lane within this time after they were last seen'),
+      })
+      .strict()
+      .prefault({}),
+    inference: z
+      .object({
+        workers: z.number().int().min(0).max(64).default(0)
+          .describe('Inference worker threads, one face engine each; 0 = one per CPU core'),
+        maxQueueLength: z.number().int().min(1).default(32)
+          .describe('Analyses waiting for a worker beyond this are refused (HTTP 503) instead of piling up'),
+      })
+      .strict()
+      .prefault({}),
+    server: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1')
+          .describe('Address to listen on; 127.0.0.1 serves only this PC, 0.0.0.0 also other screens in the store'),
+        port: z.number().int().min(0).max(65535).default(8080)
+          .describe('HTTP and Socket.IO port; 0 picks a free one'),
+        jsonBodyLimitBytes: z.number().int().min(1024).default(64 * 1024)
+          .describe('Largest JSON body accepted'),
+      })
+      .strict()
+      .prefault({}),
+    till: z
+      .object({
+        recoveryWindowMs: z.number().int().min(1000).default(120_000)
+          .describe('A till that reconnects within this time receives the events it missed'),
+        ackTimeoutMs: z.number().int().min(100).default(10_000)
+          .describe('Time a till has to acknowledge an event before it counts as unacknowledged'),
+      })
+      .strict()
+      .prefault({}),
+    lanes: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lane ids are 1–32 lowercase letters, digits or dashes'),
+            camera: cameraConfigSchema,
+          })
+          .strict(),
+      )
+      .default([{ id: 'demo', camera: cameraConfigSchema.parse({ kind: 'replay', folder: 'demo/frames', fps: 2 }) }])
+      .refine((lanes) => new Set(lanes.map((l) => l.id)).size === lanes.length, 'lane ids must be unique')
+      .describe('Checkout lanes: each has a camera and a till room. The default is a demo lane replaying demo/frames'),
+    demo: z
+      .object({
+        seedFolder: z.string().default('demo/members')
+          .describe('On a first start with no members, enroll each image here as a demo member (file name = name). Empty string = off'),
+      })
+      .strict()
+      .prefault({}),
+    membership: z
+      .object({
+        tiers: z
+          .array(
+            z
+              .object({
+                name: z.string().min(1).max(20),
+                discountRate: z.number().gt(0).max(1),
+                minSpendYuan: z.number().min(0),
+              })
+              .strict(),
+          )
+          .min(1)
+          .default([
+            { name: '普通', discountRate: 1, minSpendYuan: 0 },
+            { name: '黄金', discountRate: 0.95, minSpendYuan: 2000 },
+            { name: '钻石', discountRate: 0.9, minSpendYuan: 10_000 },
+          ])
+          .describe('Member tiers from lowest to highest: price multiplier and the cumulative spend that reaches them'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -103,3 +195,4 @@ export type Settings = z.infer<typeof settingsSchema>;
 export type QualityGate = Settings['vision']['enrollGate'];
 export type VisionSettings = Settings['vision'];
 export type MatchingSettings = Settings['matching'];
+export type LaneSettings = Settings['lanes'][number];

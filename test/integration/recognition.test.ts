@@ -36,8 +36,8 @@ describe('recognition on the faces-bbt set', () => {
     }
   });
 
-  afterAll(() => {
-    core?.close();
+  afterAll(async () => {
+    await core?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -104,7 +104,7 @@ describe('recognition on the faces-bbt set', () => {
   });
 
   async function descriptorOf(bytes: Buffer): Promise<Float32Array> {
-    const { faces } = await core.engine.analyzeBytes(bytes, 'live', { detector: 'ssd' });
+    const { faces } = await core.analyzer.analyzeBytes(bytes, 'live', { detector: 'ssd' });
     return faces[0]!.descriptor!;
   }
 });

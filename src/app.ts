@@ -1,0 +1,278 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAdminApp, type LaneDirectory, type LaneView } from './admin/adminApp.js';
+import type { Settings } from './config/settingsSchema.js';
+import { childLogger, type Logger } from './core/logger.js';
+import { ServiceMetrics } from './core/serviceMetrics.js';
+import type { IssuedToken } from './ledger/index.js';
+import { LaneRecognizer } from './matching/laneRecognizer.js';
+import { LaneTracker } from './matching/tracker.js';
+import type { TrackerEvent } from './matching/trackerTypes.js';
+import { decideMatch } from './matching/matcher.js';
+import { TillGateway } from './push/tillGateway.js';
+import type { TillEventName, TillEventPayload } from './push/tillEvents.js';
+import { openRecognitionCore, type RecognitionCore } from './recognitionCore.js';
+import type { CameraStatusReport } from './sources/cameraSource.js';
+import { createCameraSource, type AnyCameraSource } from './sources/createCameraSource.js';
+import { HttpPushCamera } from './sources/httpPushCamera.js';
+import { LatestFrameSlot } from './sources/latestFrameSlot.js';
+import { InferencePool } from './vision/inferencePool.js';
+
+interface Lane {
+  id: string;
+  camera: AnyCameraSource;
+  slot: LatestFrameSlot;
+  recognizer: LaneRecognizer;
+  latestFrame: Uint8Array | undefined;
+  cameraStatus: CameraStatusReport;
+}
+
+export interface RunningApp {
+  url: string;
+  port: number;
+  /** Tokens made on this start because none existed; shown once, never stored in clear. */
+  firstStartTokens: IssuedToken[];
+  core: RecognitionCore;
+  metrics: ServiceMetrics;
+  stop(): Promise<void>;
+}
+
+/** Compiled pages live in dist/web whether this module runs from src/ (tsx) or dist/. */
+const WEB_DIR = fileURLToPath(new URL('../dist/web', import.meta.url));
+
+/**
+ * Builds the stages in flow order — store and gallery, inference pool, lanes (camera →
+ * latest-frame slot → recognizer → tracker), till gateway, admin API — starts them, and
+ * stops them in reverse. The only module that knows every stage.
+ */
+export async function startApp(settings: Settings, root: Logger): Promise<RunningApp> {
+  const log = childLogger(root, 'app');
+  const metrics = new ServiceMetrics();
+  const core = await openRecognitionCore(settings, root, () =>
+    InferencePool.create({
+      size: settings.inference.workers || availableParallelism(),
+      vision: settings.vision,
+      log: childLogger(root, 'inference'),
+      maxQueueLength: settings.inference.maxQueueLength,
+    }),
+  );
+  const stops: (() => Promise<void> | void)[] = [() => core.close()];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log.error({ err }, 'stopping a stage failed');
+      }
+    }
+  };
+
+  try {
+    const firstStartTokens = issueFirstTokens(core);
+    await seedDemoMembers(settings, core, log);
+
+    const httpServer = createServer();
+    const gateway = new TillGateway({
+      httpServer,
+      authenticate: (token) => {
+        const t = core.store.tokens.verify(token);
+        return t && (t.role === 'till' || t.role === 'admin') ? { role: t.role, tokenId: t.id } : undefined;
+      },
+      lanes: () => settings.lanes.map((l) => l.id),
+      recoveryWindowMs: settings.till.recoveryWindowMs,
+      ackTimeoutMs: settings.till.ackTimeoutMs,
+      log: childLogger(root, 'till'),
+      onConnectionsChanged: (n) => metrics.connectedTills.set(n),
+    });
+    const push = <E extends TillEventName>(lane: string, event: E, payload: Omit<TillEventPayload<E>, 'eventId' | 'lane' | 'at'>) => {
+      gateway.emitToLane(lane, event, { ...payload, eventId: randomUUID(), lane, at: new Date().toISOString() } as TillEventPayload<E>);
+    };
+
+    let gatewayStarted = false;
+    const lanes = new Map<string, Lane>();
+    const onEvents = (laneId: string, events: TrackerEvent[]) => {
+      for (const event of events) {
+        if (event.type === 'recognized') {
+          const member = describeMember(settings, core, event.memberId);
+          if (!member) continue; // deleted between match and popup
+          metrics.recognitions.inc({ lane: laneId });
+          core.store.audit.record({ actor: `lane:${laneId}`, action: 'match', subject: event.memberId, details: { confidence: round3(event.confidence) } });
+          push(laneId, 'member:recognized', { memberId: event.memberId, ...member, confidence: round3(event.confidence) });
+        } else if (event.type === 'unknown') {
+          metrics.unknowns.inc({ lane: laneId });
+          push(laneId, 'face:unknown', { trackId: event.trackId });
+        } else if (event.memberId) {
+          push(laneId, 'member:left', { trackId: event.trackId, memberId: event.memberId });
+        }
+      }
+    };
+
+    for (const laneSettings of settings.lanes) {
+      const laneLog = childLogger(root, `lane:${laneSettings.id}`);
+      const slot = new LatestFrameSlot();
+      const lane: Lane = {
+        id: laneSettings.id,
+        slot,
+        latestFrame: undefined,
+        cameraStatus: { lane: laneSettings.id, state: 'starting', framesIn: 0, framesDropped: 0 },
+        camera: undefined as unknown as AnyCameraSource,
+        recognizer: undefined as unknown as LaneRecognizer,
+      };
+      lane.camera = createCameraSource(
+        laneSettings.id,
+        laneSettings.camera,
+        {
+          onFrame: (frame) => {
+            metrics.framesIn.inc({ lane: lane.id });
+            const before = slot.dropped;
+            slot.offer(frame);
+            if (slot.dropped > before) metrics.framesDropped.inc({ lane: lane.id });
+            lane.latestFrame = frame.bytes;
+          },
+          onStatus: (report) => {
+            const changed = report.state !== lane.cameraStatus.state;
+            lane.cameraStatus = report;
+            if (changed) {
+              laneLog.info({ state: report.state, detail: report.detail }, 'camera status');
+              if (gatewayStarted) push(lane.id, 'camera:status', { state: report.state, detail: report.detail, framesIn: report.framesIn, framesDropped: report.framesDropped + slot.dropped });
+            }
+          },
+        },
+        laneLog,
+      );
+      const tracker = new LaneTracker({
+        lane: lane.id,
+        options: { ...settings.tracker, matchThreshold: settings.matching.matchThreshold },
+        decide: (descriptor) => decideMatch(core.gallery.search(descriptor), settings.matching),
+      });
+      lane.recognizer = new LaneRecognizer({
+        lane: lane.id,
+        analyzer: core.analyzer,
+        tracker,
+        nextFrame: () => slot.next(),
+        onEvents,
+        onFrameAnalyzed: (_lane, t) => {
+          metrics.stageSeconds.observe({ stage: 'decode' }, t.decode / 1000);
+          metrics.stageSeconds.observe({ stage: 'detect' }, t.detect / 1000);
+          metrics.stageSeconds.observe({ stage: 'landmarks' }, t.landmarks / 1000);
+          metrics.stageSeconds.observe({ stage: 'descriptor' }, t.descriptor / 1000);
+        },
+        onFrameFailed: (laneId, reason) => metrics.framesFailed.inc({ lane: laneId, reason }),
+        expireEveryMs: Math.max(100, settings.tracker.trackTimeoutMs / 2),
+        log: laneLog,
+      });
+      lanes.set(lane.id, lane);
+    }
+
+    const directory: LaneDirectory = {
+      list: () => [...lanes.values()].map((lane) => laneView(lane, gateway.stats().byLane[lane.id] ?? 0)),
+      has: (id) => lanes.has(id),
+      pushFrame: (id, bytes) => {
+        const camera = lanes.get(id)?.camera;
+        if (!(camera instanceof HttpPushCamera)) return false;
+        camera.push(bytes);
+        return true;
+      },
+      latestFrame: (id) => lanes.get(id)?.latestFrame,
+    };
+    const startedAt = Date.now();
+    const app = createAdminApp({
+      log: childLogger(root, 'http'),
+      verifyToken: (token) => core.store.tokens.verify(token),
+      store: core.store,
+      enrollment: core.enrollment,
+      lanes: directory,
+      health: () => ({ uptimeS: Math.round((Date.now() - startedAt) / 1000), backend: core.analyzer.backend, lanes: [...lanes.keys()] }),
+      metrics: () => metrics.render(),
+      onMemberDeleted: (memberId) => {
+        for (const id of lanes.keys()) push(id, 'member:deleted', { memberId });
+      },
+      webDir: WEB_DIR,
+      limits: { jsonBodyBytes: settings.server.jsonBodyLimitBytes, imageBodyBytes: settings.vision.maxImageBytes },
+    });
+    httpServer.on('request', app);
+
+    // Reverse order of stopping: lanes first (no new events), then the gateway (closes the server).
+    gateway.start();
+    gatewayStarted = true;
+    stops.push(() => gateway.stop());
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(settings.server.port, settings.server.host, () => resolve());
+    });
+    for (const lane of lanes.values()) {
+      lane.recognizer.start();
+      await lane.camera.start();
+      stops.push(async () => {
+        await lane.camera.stop();
+        lane.slot.close();
+        await lane.recognizer.stop();
+      });
+    }
+    const { port } = httpServer.address() as AddressInfo;
+    const url = `http://${settings.server.host === '0.0.0.0' ? '127.0.0.1' : settings.server.host}:${port}`;
+    log.info({ url, lanes: [...lanes.keys()], backend: core.analyzer.backend }, 'memberlens is running');
+    return { url, port, firstStartTokens, core, metrics, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function laneView(lane: Lane, connectedTills: number): LaneView {
+  const s = lane.cameraStatus;
+  return {
+    id: lane.id,
+    camera: { kind: lane.camera.kind, state: s.state, detail: s.detail, framesIn: s.framesIn, framesDropped: s.framesDropped + lane.slot.dropped },
+    connectedTills,
+  };
+}
+
+/** On the very first start there is no way in: make one token per role and hand them back once. */
+function issueFirstTokens(core: RecognitionCore): IssuedToken[] {
+  if (core.store.tokens.activeCount() > 0) return [];
+  return core.store.inTransaction(() =>
+    (['admin', 'till', 'device', 'pos'] as const).map((role) => core.store.tokens.issue(role, `${role} (first start)`)),
+  );
+}
+
+/** Until the ledger has tiers, points and balances of its own, every member is in the base tier. */
+function describeMember(settings: Settings, core: RecognitionCore, memberId: string) {
+  const member = core.store.members.get(memberId);
+  if (!member) return undefined;
+  const tier = settings.membership.tiers[0]!;
+  return { name: member.name, tier: { name: tier.name, discountRate: tier.discountRate }, points: 0, balance: 0 };
+}
+
+/**
+ * A newcomer's first start sees recognition happen: the demo members (public test faces)
+ * are enrolled when the database has no members yet. Their consent record says so.
+ */
+async function seedDemoMembers(settings: Settings, core: RecognitionCore, log: Logger): Promise<void> {
+  const folder = settings.demo.seedFolder;
+  if (!folder || !existsSync(folder) || core.store.members.count() > 0) return;
+  for (const file of readdirSync(folder).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort()) {
+    const name = path.parse(file).name;
+    try {
+      await core.enrollment.enrollMember({
+        name,
+        consent: { method: 'written', staff: 'demo-seed' },
+        images: [{ label: file, bytes: readFileSync(path.join(folder, file)) }],
+        source: 'cli',
+        actor: 'system:demo-seed',
+      });
+    } catch (err) {
+      log.warn({ file, err: (err as Error).message }, 'demo member not enrolled');
+    }
+  }
+  log.info({ members: core.store.members.count(), folder }, 'demo members enrolled (first start)');
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

@@ -1,0 +1,38 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Inference stages run a few ms (decode) to about a second (SSD on a busy 2-core PC). */
+const STAGE_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 2, 5];
+
+/**
+ * The service's Prometheus metrics, in one registry served at /metrics. Labels are lanes and
+ * stages only — never member ids, which would leak who shopped when.
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly framesIn = new Counter({ name: 'memberlens_frames_in_total', help: 'Camera frames received', labelNames: ['lane'], registers: [this.registry] });
+  readonly framesDropped = new Counter({
+    name: 'memberlens_frames_dropped_total',
+    help: 'Frames replaced by a newer one before inference took them (latest-frame-wins), or dropped by the camera source',
+    labelNames: ['lane'],
+    registers: [this.registry],
+  });
+  readonly framesFailed = new Counter({ name: 'memberlens_frames_failed_total', help: 'Frames that could not be analyzed', labelNames: ['lane', 'reason'], registers: [this.registry] });
+  readonly stageSeconds = new Histogram({
+    name: 'memberlens_inference_stage_seconds',
+    help: 'Time per inference stage for one frame',
+    labelNames: ['stage'],
+    buckets: STAGE_BUCKETS_S,
+    registers: [this.registry],
+  });
+  readonly recognitions = new Counter({ name: 'memberlens_recognitions_total', help: 'Members recognized (popups sent)', labelNames: ['lane'], registers: [this.registry] });
+  readonly unknowns = new Counter({ name: 'memberlens_unknown_faces_total', help: 'Stable unknown faces', labelNames: ['lane'], registers: [this.registry] });
+  readonly connectedTills = new Gauge({ name: 'memberlens_connected_tills', help: 'Till screens connected', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'memberlens_' });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

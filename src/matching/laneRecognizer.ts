@@ -1,0 +1,96 @@
+import { performance } from 'node:perf_hooks';
+import { UserError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { StageTimingsMs } from '../vision/faceEngine.js';
+import type { FaceAnalyzer } from './faceAnalyzer.js';
+import type { LaneTracker } from './tracker.js';
+import type { TrackerEvent } from './trackerTypes.js';
+
+/** A frame as the recognizer needs it: the camera's encoded image and when it arrived. */
+export interface LaneFrame {
+  seq: number;
+  atMs: number;
+  bytes: Uint8Array;
+}
+
+export interface LaneRecognizerDeps {
+  lane: string;
+  analyzer: FaceAnalyzer;
+  tracker: LaneTracker;
+  /** The newest waiting frame, or undefined once the lane is shutting down. */
+  nextFrame: () => Promise<LaneFrame | undefined>;
+  onEvents: (lane: string, events: TrackerEvent[], frame: LaneFrame | undefined) => void;
+  onFrameAnalyzed?: (lane: string, timingsMs: StageTimingsMs, totalMs: number, faces: number) => void;
+  onFrameFailed?: (lane: string, reason: string) => void;
+  /** How often tracks are expired when frames stop coming (a camera that went dark). */
+  expireEveryMs: number;
+  clock?: () => number;
+  log: Logger;
+}
+
+/**
+ * One lane's loop: take the newest frame, find faces (describing only those the tracker does
+ * not already know), update the tracker, hand its events on. One frame in flight per lane;
+ * frames that arrive meanwhile replace each other upstream, so latency never builds up.
+ */
+export class LaneRecognizer {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private expireTimer: NodeJS.Timeout | undefined;
+  private readonly clock: () => number;
+
+  constructor(private readonly deps: LaneRecognizerDeps) {
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+    this.expireTimer = setInterval(() => this.expire(), this.deps.expireEveryMs);
+    this.expireTimer.unref();
+  }
+
+  /** Stops after the frame in flight; the caller closes the frame source so nextFrame resolves. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.expireTimer) clearInterval(this.expireTimer);
+    await this.loop;
+    this.emit(this.deps.tracker.expire(Infinity), undefined);
+  }
+
+  private async run(): Promise<void> {
+    const { deps } = this;
+    while (this.running) {
+      const frame = await deps.nextFrame();
+      if (!frame || !this.running) break;
+      try {
+        await this.process(frame);
+      } catch (err) {
+        // A bad frame (garbage from a camera, a decode failure) costs that frame only.
+        const reason = err instanceof UserError ? err.code : 'internal';
+        if (!(err instanceof UserError)) deps.log.error({ err, lane: deps.lane }, 'frame analysis failed');
+        deps.onFrameFailed?.(deps.lane, reason);
+      }
+    }
+  }
+
+  private async process(frame: LaneFrame): Promise<void> {
+    const { deps } = this;
+    const started = performance.now();
+    const analysis = await deps.analyzer.analyzeBytes(frame.bytes, 'live', {
+      describe: 'passing',
+      skipDescriptorBoxes: deps.tracker.skipDescriptorBoxes(frame.atMs),
+    });
+    deps.onFrameAnalyzed?.(deps.lane, analysis.timingsMs, performance.now() - started, analysis.faces.length);
+    this.emit(deps.tracker.update(analysis.faces, frame.atMs), frame);
+  }
+
+  private expire(): void {
+    this.emit(this.deps.tracker.expire(this.clock()), undefined);
+  }
+
+  private emit(events: TrackerEvent[], frame: LaneFrame | undefined): void {
+    if (events.length > 0) this.deps.onEvents(this.deps.lane, events, frame);
+  }
+}
