@@ -1,0 +1,163 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type RunningApp } from '../../src/app.js';
+import { settingsSchema } from '../../src/config/settingsSchema.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { MemberRecognized } from '../../src/push/tillEvents.js';
+import { cameraFrame } from '../../scripts/cameraFrames.js';
+
+const FACES = path.resolve('test/fixtures/faces');
+const crop = (file: string) => readFileSync(path.join(FACES, file));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The whole service on a temp dir and port 0: members enrolled over REST, frames pushed over
+ * HTTP as a camera that pushes would, popups received by a real Socket.IO till.
+ */
+describe('till service end to end', () => {
+  let dir: string;
+  let app: RunningApp;
+  let admin: string;
+  let till: string;
+  let device: string;
+  const members: Record<string, string> = {};
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'memberlens-service-'));
+    const settings = settingsSchema.parse({
+      dataDir: dir,
+      logLevel: 'silent',
+      server: { port: 0 },
+      inference: { workers: 2 },
+      lanes: [{ id: 'lane1', camera: { kind: 'http-push' } }, { id: 'lane2', camera: { kind: 'http-push' } }],
+      demo: { seedFolder: '' },
+      till: { recoveryWindowMs: 120_000, ackTimeoutMs: 5_000 },
+    });
+    app = await startApp(settings, createLogger('silent'));
+    const token = (role: string) => app.firstStartTokens.find((t) => t.role === role)!.token;
+    admin = token('admin');
+    till = token('till');
+    device = token('device');
+  });
+
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await app?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const api = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}, auth = admin) =>
+    fetch(`${app.url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${auth}`, ...(body && !(body instanceof Uint8Array) ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body),
+    });
+
+  async function pushFrames(lane: string, file: string | undefined, count: number, intervalMs = 200) {
+    const bytes = file ? await cameraFrame(crop(file), { facePx: 220 }) : await cameraFrame();
+    for (let i = 0; i < count; i++) {
+      const res = await api('POST', `/api/lanes/${lane}/frames`, new Uint8Array(bytes), { 'content-type': 'image/jpeg' }, device);
+      expect(res.status).toBe(202);
+      await sleep(intervalMs);
+    }
+  }
+
+  function connectTill(lane: string, auth = till) {
+    const socket = io(`${app.url}/till`, { auth: { token: auth, lane }, transports: ['websocket'], reconnectionDelay: 100 });
+    sockets.push(socket);
+    const recognized: MemberRecognized[] = [];
+    const unknown: unknown[] = [];
+    socket.on('member:recognized', (event: MemberRecognized, ack: () => void) => {
+      recognized.push(event);
+      ack();
+    });
+    socket.on('face:unknown', (event: unknown, ack: () => void) => {
+      unknown.push(event);
+      ack();
+    });
+    for (const name of ['member:left', 'camera:status', 'member:deleted']) socket.on(name, (_e: unknown, ack: () => void) => ack?.());
+    return { socket, recognized, unknown };
+  }
+
+  it('enrolls two members over REST with recorded consent', async () => {
+    for (const [name, file] of [['Amy', 'amy/amy1.png'], ['Raj', 'raj/raj1.png']] as const) {
+      const created = await api('POST', '/api/members', { name });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+      const noConsent = await api('POST', `/api/members/${id}/faces`, new Uint8Array(crop(file)), { 'content-type': 'image/png' });
+      expect(noConsent.status).toBe(409);
+      const enrolled = await api('POST', `/api/members/${id}/faces?consentMethod=written&staff=lin`, new Uint8Array(crop(file)), {
+        'content-type': 'image/png',
+      });
+      expect(enrolled.status).toBe(201);
+      members[name] = id;
+    }
+    const listed = (await (await api('GET', '/api/members')).json()) as { members: { id: string }[] };
+    expect(listed.members.map((m) => m.id).sort()).toEqual(Object.values(members).sort());
+  });
+
+  it('refuses a till with a wrong token or a device token', async () => {
+    for (const auth of ['ml_till_wrong', device]) {
+      const socket = io(`${app.url}/till`, { auth: { token: auth, lane: 'lane1' }, transports: ['websocket'], reconnection: false });
+      sockets.push(socket);
+      const error = await new Promise<Error>((resolve) => socket.once('connect_error', resolve));
+      expect(error.message).toMatch(/till token missing or invalid/);
+    }
+  });
+
+  it('pops up member 1 exactly once, and never for a stranger', async () => {
+    const lane1 = connectTill('lane1');
+    const lane2 = connectTill('lane2');
+    await new Promise((r) => lane1.socket.once('connect', r));
+    await pushFrames('lane1', 'amy/amy2.png', 8);
+    await pushFrames('lane1', undefined, 10, 250); // Amy walks away: her track ends
+    await pushFrames('lane1', 'stuart/stuart1.png', 8);
+    await sleep(1500);
+    expect(lane1.recognized.map((e) => e.memberId)).toEqual([members.Amy]);
+    const popup = lane1.recognized[0]!;
+    expect(popup).toMatchObject({ lane: 'lane1', name: 'Amy', tier: { name: '普通', discountRate: 1 }, points: 0, balance: 0 });
+    expect(popup.confidence).toBeGreaterThan(0);
+    expect(lane1.unknown.length).toBeGreaterThanOrEqual(1);
+    expect(lane2.recognized).toEqual([]);
+  });
+
+  it('delivers a popup missed during a short disconnect once after the till reconnects', async () => {
+    const lane2 = connectTill('lane2');
+    await new Promise((r) => lane2.socket.once('connect', r));
+    await sleep(300); // let the session mark that makes the session resumable arrive
+    // A dropped network, not a deliberate disconnect; held down until the popup has been sent.
+    lane2.socket.io.reconnection(false);
+    const dropped = new Promise((r) => lane2.socket.once('disconnect', r));
+    lane2.socket.io.engine.close();
+    await dropped;
+    await pushFrames('lane2', 'raj/raj2.png', 8);
+    await sleep(1000);
+    expect(lane2.recognized).toEqual([]);
+    expect(await metricValue('memberlens_recognitions_total{lane="lane2"}')).toBe(1);
+    lane2.socket.io.reconnection(true);
+    lane2.socket.connect();
+    await new Promise((r) => lane2.socket.once('connect', r));
+    await sleep(1000);
+    expect(lane2.socket.recovered).toBe(true);
+    expect(lane2.recognized.map((e) => e.memberId)).toEqual([members.Raj]);
+  });
+
+  async function metricValue(series: string): Promise<number | undefined> {
+    const text = await (await api('GET', '/metrics')).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  }
+
+  it('serves health and metrics', async () => {
+    const health = await fetch(`${app.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await metricValue('memberlens_recognitions_total{lane="lane1"}')).toBe(1);
+    expect(await metricValue('memberlens_frames_in_total{lane="lane1"}')).toBe(26);
+    expect((await api('GET', '/metrics', undefined, {}, till)).status).toBe(403);
+    expect((await fetch(`${app.url}/api/members`)).status).toBe(401);
+  });
+});
