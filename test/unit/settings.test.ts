@@ -60,3 +60,15 @@ describe('settings', () => {
     expect(readme).toContain(settingsReferenceMarkdown());
   });
 });
+
+describe('shipped settings files', () => {
+  it('config/default.json is exactly the built-in defaults (regenerate it when a default changes)', () => {
+    const shipped = JSON.parse(readFileSync('config/default.json', 'utf8'));
+    expect(shipped).toEqual(loadSettings({ configDir: configDir(), env: {} }));
+  });
+
+  it('config/example-store.json is valid', () => {
+    const s = loadSettings({ configDir: configDir(), env: { MEMBERLENS_CONFIG: path.resolve('config/example-store.json') } });
+    expect(s.lanes.map((l) => l.id)).toEqual(['lane-1', 'lane-2', 'self-checkout']);
+  });
+});
