@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createAdminApp, type LaneDirectory, type LaneView } from './admin/adminApp.js';
 import type { Settings } from './config/settingsSchema.js';
 import { childLogger, type Logger } from './core/logger.js';
+import { FifoSemaphore } from './core/fifoSemaphore.js';
 import { ServiceMetrics } from './core/serviceMetrics.js';
 import type { IssuedToken } from './ledger/index.js';
 import { LaneRecognizer } from './matching/laneRecognizer.js';
@@ -30,6 +31,8 @@ interface Lane {
   recognizer: LaneRecognizer;
   latestFrame: Uint8Array | undefined;
   cameraStatus: CameraStatusReport;
+  /** Frames replaced while the lane waited for an inference worker. */
+  superseded: number;
 }
 
 export interface RunningApp {
@@ -53,9 +56,10 @@ const WEB_DIR = fileURLToPath(new URL('../dist/web', import.meta.url));
 export async function startApp(settings: Settings, root: Logger): Promise<RunningApp> {
   const log = childLogger(root, 'app');
   const metrics = new ServiceMetrics();
+  const inferenceWorkers = settings.inference.workers || availableParallelism();
   const core = await openRecognitionCore(settings, root, () =>
     InferencePool.create({
-      size: settings.inference.workers || availableParallelism(),
+      size: inferenceWorkers,
       vision: settings.vision,
       log: childLogger(root, 'inference'),
       maxQueueLength: settings.inference.maxQueueLength,
@@ -95,6 +99,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
 
     let gatewayStarted = false;
     const lanes = new Map<string, Lane>();
+    const inference = new FifoSemaphore(inferenceWorkers);
     const onEvents = (laneId: string, events: TrackerEvent[]) => {
       for (const event of events) {
         if (event.type === 'recognized') {
@@ -119,6 +124,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
         id: laneSettings.id,
         slot,
         latestFrame: undefined,
+        superseded: 0,
         cameraStatus: { lane: laneSettings.id, state: 'starting', framesIn: 0, framesDropped: 0 },
         camera: undefined as unknown as AnyCameraSource,
         recognizer: undefined as unknown as LaneRecognizer,
@@ -155,6 +161,12 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
         analyzer: core.analyzer,
         tracker,
         nextFrame: () => slot.next(),
+        newerFrame: () => slot.take(),
+        acquireInference: () => inference.acquire(),
+        onFrameSuperseded: (laneId) => {
+          lane.superseded += 1;
+          metrics.framesDropped.inc({ lane: laneId });
+        },
         onEvents,
         onFrameAnalyzed: (_lane, t) => {
           metrics.stageSeconds.observe({ stage: 'decode' }, t.decode / 1000);
@@ -228,7 +240,7 @@ function laneView(lane: Lane, connectedTills: number): LaneView {
   const s = lane.cameraStatus;
   return {
     id: lane.id,
-    camera: { kind: lane.camera.kind, state: s.state, detail: s.detail, framesIn: s.framesIn, framesDropped: s.framesDropped + lane.slot.dropped },
+    camera: { kind: lane.camera.kind, state: s.state, detail: s.detail, framesIn: s.framesIn, framesDropped: s.framesDropped + lane.slot.dropped + lane.superseded },
     connectedTills,
   };
 }

@@ -17,8 +17,14 @@ export interface LaneRecognizerDeps {
   lane: string;
   analyzer: FaceAnalyzer;
   tracker: LaneTracker;
-  /** The newest waiting frame, or undefined once the lane is shutting down. */
+  /** Waits for a frame (undefined once the lane is shutting down). */
   nextFrame: () => Promise<LaneFrame | undefined>;
+  /** A frame that arrived since, if any: it replaces the one in hand. */
+  newerFrame: () => LaneFrame | undefined;
+  /** Inference capacity shared by all lanes; a lane picks its frame only once it holds a permit. */
+  acquireInference: () => Promise<() => void>;
+  /** A frame in hand that a newer one replaced before it was analyzed. */
+  onFrameSuperseded?: (lane: string) => void;
   onEvents: (lane: string, events: TrackerEvent[], frame: LaneFrame | undefined) => void;
   onFrameAnalyzed?: (lane: string, timingsMs: StageTimingsMs, totalMs: number, faces: number) => void;
   onFrameFailed?: (lane: string, reason: string) => void;
@@ -62,15 +68,25 @@ export class LaneRecognizer {
   private async run(): Promise<void> {
     const { deps } = this;
     while (this.running) {
-      const frame = await deps.nextFrame();
+      let frame = await deps.nextFrame();
       if (!frame || !this.running) break;
+      const release = await deps.acquireInference();
       try {
+        if (!this.running) break;
+        // Waiting for a worker may have taken a while: analyze the freshest frame, not a stale one.
+        const newer = deps.newerFrame();
+        if (newer) {
+          deps.onFrameSuperseded?.(deps.lane);
+          frame = newer;
+        }
         await this.process(frame);
       } catch (err) {
         // A bad frame (garbage from a camera, a decode failure) costs that frame only.
         const reason = err instanceof UserError ? err.code : 'internal';
         if (!(err instanceof UserError)) deps.log.error({ err, lane: deps.lane }, 'frame analysis failed');
         deps.onFrameFailed?.(deps.lane, reason);
+      } finally {
+        release();
       }
     }
   }

@@ -112,7 +112,7 @@ describe('till service end to end', () => {
   it('pops up member 1 exactly once, and never for a stranger', async () => {
     const lane1 = connectTill('lane1');
     const lane2 = connectTill('lane2');
-    await new Promise((r) => lane1.socket.once('connect', r));
+    await new Promise<void>((r) => lane1.socket.once('connect', () => r()));
     await pushFrames('lane1', 'amy/amy2.png', 8);
     await pushFrames('lane1', undefined, 10, 250); // Amy walks away: her track ends
     await pushFrames('lane1', 'stuart/stuart1.png', 8);
@@ -127,7 +127,7 @@ describe('till service end to end', () => {
 
   it('delivers a popup missed during a short disconnect once after the till reconnects', async () => {
     const lane2 = connectTill('lane2');
-    await new Promise((r) => lane2.socket.once('connect', r));
+    await new Promise<void>((r) => lane2.socket.once('connect', () => r()));
     await sleep(300); // let the session mark that makes the session resumable arrive
     // A dropped network, not a deliberate disconnect; held down until the popup has been sent.
     lane2.socket.io.reconnection(false);
@@ -140,7 +140,7 @@ describe('till service end to end', () => {
     expect(await metricValue('memberlens_recognitions_total{lane="lane2"}')).toBe(1);
     lane2.socket.io.reconnection(true);
     lane2.socket.connect();
-    await new Promise((r) => lane2.socket.once('connect', r));
+    await new Promise<void>((r) => lane2.socket.once('connect', () => r()));
     await sleep(1000);
     expect(lane2.socket.recovered).toBe(true);
     expect(lane2.recognized.map((e) => e.memberId)).toEqual([members.Raj]);
