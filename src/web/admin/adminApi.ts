@@ -1,0 +1,139 @@
+import type { Consent, ConsentMethod, FaceRecord, Member } from '../../ledger/types.js';
+
+export type { ConsentMethod, FaceRecord, Member };
+
+/** `GET /api/members/:id`: the member with what the admin decides enrollment on. */
+export interface MemberDetail extends Member {
+  faces: FaceRecord[];
+  faceConsent: Consent | null;
+}
+
+/** Mirrors `LaneView` in src/admin/adminApp.ts, which cannot be imported here because it pulls in express. */
+export interface LaneView {
+  id: string;
+  camera: { kind: string; state: string; detail?: string; framesIn: number; framesDropped: number };
+  connectedTills: number;
+}
+
+export interface RejectedImage {
+  label: string;
+  reason: string;
+  message: string;
+}
+
+/** Both the 201 (some faces enrolled) and the 422 (none usable) answers of a face upload. */
+export interface EnrollAnswer {
+  faces: FaceRecord[];
+  rejected: RejectedImage[];
+}
+
+/** What the admin recorded about the member's consent; both are needed the first time only. */
+export interface ConsentInput {
+  consentMethod?: ConsentMethod;
+  staff?: string;
+}
+
+/**
+ * An answer that is not a success. `message` is the service's own sentence, shown to the
+ * admin unchanged because it says what to do; `code` is empty when the answer carried none.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Network failures, where there is no service answer to show. */
+export class NetworkError extends Error {}
+
+/** The REST API as the admin page uses it; every call sends the admin token. */
+export class AdminApi {
+  constructor(private readonly token: string) {}
+
+  async searchMembers(query: string): Promise<Member[]> {
+    const params = new URLSearchParams();
+    if (query) params.set('query', query);
+    const answer = await this.call<{ members: Member[] }>('GET', `/api/members?${params}`);
+    return answer.members;
+  }
+
+  getMember(id: string): Promise<MemberDetail> {
+    return this.call('GET', `/api/members/${encodeURIComponent(id)}`);
+  }
+
+  createMember(input: { name: string; phone?: string }): Promise<Member> {
+    return this.call('POST', '/api/members', jsonBody(input));
+  }
+
+  async deleteMember(id: string): Promise<void> {
+    await this.call('DELETE', `/api/members/${encodeURIComponent(id)}`);
+  }
+
+  enrollFromPhotos(memberId: string, photos: readonly File[], consent: ConsentInput): Promise<EnrollAnswer> {
+    const form = new FormData();
+    for (const photo of photos) form.append('photo', photo, photo.name);
+    // Absent rather than empty: the service validates any field that is present.
+    if (consent.consentMethod) form.append('consentMethod', consent.consentMethod);
+    if (consent.staff) form.append('staff', consent.staff);
+    return this.enroll(memberId, { body: form });
+  }
+
+  enrollFromLane(memberId: string, lane: string, consent: ConsentInput): Promise<EnrollAnswer> {
+    return this.enroll(memberId, jsonBody({ fromLane: lane, ...consent }));
+  }
+
+  async deleteFace(memberId: string, faceId: string): Promise<void> {
+    await this.call('DELETE', `/api/members/${encodeURIComponent(memberId)}/faces/${encodeURIComponent(faceId)}`);
+  }
+
+  async lanes(): Promise<LaneView[]> {
+    const answer = await this.call<{ lanes: LaneView[] }>('GET', '/api/lanes');
+    return answer.lanes;
+  }
+
+  private async enroll(memberId: string, init: RequestInit): Promise<EnrollAnswer> {
+    const { status, body } = await this.send('POST', `/api/members/${encodeURIComponent(memberId)}/faces`, init);
+    // A 422 carrying the rejection list is an answer, not a failure: it says why each photo was not used.
+    if ((status === 201 || status === 422) && isEnrollAnswer(body)) return body;
+    throw failure(status, body);
+  }
+
+  private async call<T>(method: string, url: string, init: RequestInit = {}): Promise<T> {
+    const { status, body } = await this.send(method, url, init);
+    if (status >= 200 && status < 300) return body as T;
+    throw failure(status, body);
+  }
+
+  private async send(method: string, url: string, init: RequestInit): Promise<{ status: number; body: unknown }> {
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        ...init,
+        method,
+        headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${this.token}` },
+      });
+    } catch (err) {
+      throw new NetworkError(err instanceof Error ? err.message : String(err));
+    }
+    const body: unknown = response.status === 204 ? undefined : await response.json().catch(() => undefined);
+    return { status: response.status, body };
+  }
+}
+
+function failure(status: number, body: unknown): ApiError {
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const message = typeof error?.message === 'string' ? error.message : '';
+  return new ApiError(status, typeof error?.code === 'string' ? error.code : '', message);
+}
+
+function jsonBody(value: unknown): RequestInit {
+  return { body: JSON.stringify(value), headers: { 'content-type': 'application/json' } };
+}
+
+function isEnrollAnswer(body: unknown): body is EnrollAnswer {
+  return typeof body === 'object' && body !== null && Array.isArray((body as EnrollAnswer).rejected);
+}

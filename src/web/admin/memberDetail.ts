@@ -1,0 +1,203 @@
+import { byTestId, h } from '../shared/dom.js';
+import { formatDateTime, t, type MessageKey } from '../shared/i18n.js';
+import type { AdminApi, ConsentInput, ConsentMethod, EnrollAnswer, LaneView, MemberDetail } from './adminApi.js';
+import { confirmAction } from './confirmDialog.js';
+import type { Feedback } from './feedback.js';
+
+/** The multer limit on the route; more files would be refused as a whole. */
+const MAX_PHOTOS = 5;
+
+/** One member: facts, consent, faces, and the two ways to enroll a face. */
+export class MemberDetailPanel {
+  private member: MemberDetail | undefined;
+
+  private readonly empty = byTestId('detail-empty');
+  private readonly body = byTestId('detail-body');
+  private readonly faceList = byTestId<HTMLUListElement>('face-list');
+  private readonly consentFields = byTestId<HTMLFieldSetElement>('consent-fields');
+  private readonly consentMethod = byTestId<HTMLSelectElement>('enroll-consent-method');
+  private readonly staff = byTestId<HTMLInputElement>('enroll-staff');
+  private readonly photo = byTestId<HTMLInputElement>('enroll-photo');
+  private readonly uploadButton = byTestId<HTMLButtonElement>('enroll-upload');
+  private readonly laneSelect = byTestId<HTMLSelectElement>('enroll-lane');
+  private readonly fromLaneButton = byTestId<HTMLButtonElement>('enroll-from-lane');
+  private readonly hint = byTestId('enroll-hint');
+
+  constructor(
+    private readonly api: () => AdminApi,
+    private readonly feedback: Feedback,
+    private readonly onMemberDeleted: () => void,
+  ) {
+    for (const input of [this.consentMethod, this.staff, this.photo, this.laneSelect]) {
+      input.addEventListener('input', () => this.updateEnrollControls());
+      input.addEventListener('change', () => this.updateEnrollControls());
+    }
+    this.uploadButton.addEventListener('click', () => void this.enrollFromPhotos());
+    this.fromLaneButton.addEventListener('click', () => void this.enrollFromLane());
+    byTestId('delete-member').addEventListener('click', () => void this.deleteMember());
+  }
+
+  get shownId(): string | undefined {
+    return this.member?.id;
+  }
+
+  async open(memberId: string): Promise<void> {
+    try {
+      this.show(await this.api().getMember(memberId));
+    } catch (err) {
+      this.feedback.error(err);
+    }
+  }
+
+  clear(): void {
+    this.member = undefined;
+    this.body.hidden = true;
+    this.empty.hidden = false;
+  }
+
+  setLanes(lanes: LaneView[]): void {
+    const chosen = this.laneSelect.value;
+    this.laneSelect.replaceChildren(...lanes.map((lane) => h('option', { text: lane.id, attrs: { value: lane.id } })));
+    if (lanes.some((lane) => lane.id === chosen)) this.laneSelect.value = chosen;
+    this.updateEnrollControls();
+  }
+
+  render(): void {
+    const member = this.member;
+    if (!member) return;
+    byTestId('member-name').textContent = member.name;
+    byTestId('member-id').textContent = member.id;
+    byTestId('member-phone').textContent = member.phone ?? t('admin.detail.none');
+    byTestId('member-created').textContent = formatDateTime(new Date(member.createdAtMs));
+
+    const consent = member.faceConsent;
+    byTestId('consent-status').textContent = consent
+      ? t('admin.consent.granted', {
+          method: t(`admin.consent.${consent.method}` satisfies MessageKey),
+          when: formatDateTime(new Date(consent.grantedAtMs)),
+          staff: consent.staff ?? t('admin.detail.none'),
+        })
+      : t('admin.consent.missing');
+    byTestId('consent-status').dataset.consent = consent ? 'granted' : 'missing';
+    // Consent is recorded once; asking again for a member who already gave it invites a second record.
+    this.consentFields.hidden = consent !== null;
+
+    byTestId('face-list-empty').hidden = member.faces.length > 0;
+    this.faceList.replaceChildren(
+      ...member.faces.map((face) => {
+        const remove = h('button', { className: 'danger small', text: t('admin.faces.delete'), testId: 'face-delete', attrs: { type: 'button', 'data-face-id': face.id } });
+        remove.addEventListener('click', () => void this.deleteFace(face.id));
+        const facts = [t(`admin.faces.source.${face.source}` satisfies MessageKey), formatDateTime(new Date(face.createdAtMs))];
+        if (face.detectionScore !== null) facts.push(`${Math.round(face.detectionScore * 100)}%`);
+        return h('li', { testId: 'face-item', attrs: { 'data-face-id': face.id } }, [
+          h('span', { className: 'face-id', text: face.id }),
+          h('span', { className: 'face-facts', text: facts.join(' · ') }),
+          remove,
+        ]);
+      }),
+    );
+    this.updateEnrollControls();
+  }
+
+  private show(member: MemberDetail): void {
+    if (member.id !== this.member?.id) {
+      this.consentMethod.value = '';
+      this.staff.value = '';
+      this.photo.value = '';
+    }
+    this.member = member;
+    this.empty.hidden = true;
+    this.body.hidden = false;
+    this.render();
+  }
+
+  /** Undefined while the admin still owes the consent record this member needs. */
+  private consent(): ConsentInput | undefined {
+    if (this.member?.faceConsent) return {};
+    const method = this.consentMethod.value as ConsentMethod | '';
+    const staff = this.staff.value.trim();
+    return method && staff ? { consentMethod: method, staff } : undefined;
+  }
+
+  private updateEnrollControls(): void {
+    const consentReady = this.consent() !== undefined;
+    const photos = this.photo.files?.length ?? 0;
+    this.uploadButton.disabled = !consentReady || photos === 0;
+    this.fromLaneButton.disabled = !consentReady || !this.laneSelect.value;
+    this.hint.textContent = !consentReady ? t('admin.enroll.needConsent') : photos === 0 ? t('admin.enroll.needPhoto') : '';
+  }
+
+  private async enrollFromPhotos(): Promise<void> {
+    const member = this.member;
+    const consent = this.consent();
+    const photos = Array.from(this.photo.files ?? []).slice(0, MAX_PHOTOS);
+    if (!member || !consent || photos.length === 0) return;
+    await this.busy(this.uploadButton, async () => {
+      this.report(await this.api().enrollFromPhotos(member.id, photos, consent));
+      this.photo.value = '';
+    });
+  }
+
+  private async enrollFromLane(): Promise<void> {
+    const member = this.member;
+    const consent = this.consent();
+    if (!member || !consent || !this.laneSelect.value) return;
+    await this.busy(this.fromLaneButton, async () => {
+      this.report(await this.api().enrollFromLane(member.id, this.laneSelect.value, consent));
+    });
+  }
+
+  private report(answer: EnrollAnswer): void {
+    const rejected = answer.rejected.map((r) => t('admin.enroll.rejected', { label: r.label, message: r.message }));
+    if (answer.faces.length === 0) {
+      // Nothing enrolled: the reasons are the error, one sentence per photo.
+      this.feedback.problems(rejected);
+    } else {
+      this.feedback.notice([t('admin.enroll.done', { count: answer.faces.length }), ...rejected]);
+    }
+  }
+
+  private async deleteFace(faceId: string): Promise<void> {
+    const member = this.member;
+    if (!member || !(await confirmAction(t('admin.delete.faceConfirm')))) return;
+    try {
+      await this.api().deleteFace(member.id, faceId);
+      this.feedback.notice([t('admin.deleted.face')]);
+      await this.open(member.id);
+    } catch (err) {
+      this.feedback.error(err);
+    }
+  }
+
+  private async deleteMember(): Promise<void> {
+    const member = this.member;
+    if (!member || !(await confirmAction(t('admin.delete.memberConfirm', { name: member.name })))) return;
+    try {
+      await this.api().deleteMember(member.id);
+      this.clear();
+      this.feedback.notice([t('admin.deleted.member')]);
+      this.onMemberDeleted();
+    } catch (err) {
+      this.feedback.error(err);
+    }
+  }
+
+  /** Disables the button for the request, and refreshes the member whether or not it worked. */
+  private async busy(button: HTMLButtonElement, work: () => Promise<void>): Promise<void> {
+    const member = this.member;
+    button.disabled = true;
+    try {
+      await work();
+    } catch (err) {
+      this.feedback.error(err);
+    }
+    if (member) {
+      try {
+        this.show(await this.api().getMember(member.id));
+      } catch (err) {
+        this.feedback.error(err);
+      }
+    }
+    this.updateEnrollControls();
+  }
+}

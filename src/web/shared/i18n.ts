@@ -1,0 +1,307 @@
+/**
+ * Strings and number formats for both pages. Chinese is the default because the cashiers
+ * and store admins we build for read it first; English is one button away and the choice is
+ * remembered per browser, so a till configured once stays that way.
+ */
+
+export type Language = 'zh-CN' | 'en';
+
+const zhCN = {
+  'app.name': '会员识别',
+  'lang.switch': 'English',
+
+  'till.title': '收银台 · 会员识别',
+  'till.lane': '通道',
+  'till.idle': '等待会员到店…',
+  'till.recent': '最近识别',
+  'till.recentEmpty': '暂无识别记录',
+  'till.unknownFace': '有未识别的顾客',
+  'till.points': '积分',
+  'till.balance': '储值余额',
+  'till.confidence': '识别可信度',
+  'till.close': '关闭',
+  'till.settings': '设置',
+  'till.setup.title': '连接收银台',
+  'till.setup.hint': '请输入管理员提供的通道名称和收银台令牌。',
+  'till.setup.lane': '通道',
+  'till.setup.token': '收银台令牌',
+  'till.setup.submit': '连接',
+  'till.setup.cancel': '取消',
+
+  'conn.unconfigured': '未连接',
+  'conn.connecting': '正在连接…',
+  'conn.connected': '已连接',
+  'conn.reconnecting': '连接中断，正在重连…',
+  'conn.refused': '连接被拒绝：{message}',
+  'conn.unavailable': '无法加载实时连接脚本，请检查服务是否在运行',
+  'conn.closed': '服务端断开了此收银台，请检查令牌后点“设置”重新连接',
+  'conn.fix': '请点右上角“设置”检查通道和令牌。',
+
+  'camera.unknown': '摄像头：未知',
+  'camera.starting': '摄像头：启动中',
+  'camera.running': '摄像头：正常',
+  'camera.retrying': '摄像头：重试中',
+  'camera.stopped': '摄像头：已停止',
+  'camera.failed': '摄像头：故障',
+
+  'discount.none': '无折扣',
+
+  'admin.title': '会员管理',
+  'admin.login.title': '管理员登录',
+  'admin.login.token': '管理员令牌',
+  'admin.login.submit': '登录',
+  'admin.logout': '退出登录',
+  'admin.search.placeholder': '按姓名或手机号搜索',
+  'admin.search.submit': '搜索',
+  'admin.members': '会员',
+  'admin.members.empty': '没有找到会员',
+  'admin.create.title': '新建会员',
+  'admin.create.name': '姓名',
+  'admin.create.phone': '手机号（可选）',
+  'admin.create.submit': '创建',
+  'admin.detail.empty': '请从左侧选择一个会员',
+  'admin.detail.id': '会员编号',
+  'admin.detail.phone': '手机号',
+  'admin.detail.created': '创建时间',
+  'admin.detail.none': '—',
+  'admin.consent.title': '人脸识别授权',
+  'admin.consent.granted': '已授权（{method}，{when}，经办人 {staff}）',
+  'admin.consent.missing': '尚未授权。录入人脸前必须记录会员的单独同意。',
+  'admin.consent.method': '授权方式',
+  'admin.consent.choose': '请选择…',
+  'admin.consent.staff': '经办员工',
+  'admin.consent.written': '书面签字',
+  'admin.consent.verbal-at-till': '收银台口头同意',
+  'admin.consent.app': '小程序/App 内同意',
+  'admin.consent.signage': '店内告示',
+  'admin.faces.title': '已录入人脸',
+  'admin.faces.empty': '尚未录入人脸',
+  'admin.faces.delete': '删除',
+  'admin.faces.source.cli': '命令行',
+  'admin.faces.source.admin-upload': '后台上传',
+  'admin.faces.source.lane-capture': '收银台拍摄',
+  'admin.enroll.title': '录入人脸',
+  'admin.enroll.photo': '上传照片（最多 5 张）',
+  'admin.enroll.upload': '从照片录入',
+  'admin.enroll.lane': '收银通道',
+  'admin.enroll.fromLane': '用该通道摄像头当前画面录入',
+  'admin.enroll.needConsent': '请先填写授权方式和经办员工。',
+  'admin.enroll.needPhoto': '请先选择照片。',
+  'admin.enroll.done': '已录入 {count} 张人脸。',
+  'admin.enroll.rejected': '未采用：{label}：{message}',
+  'admin.delete.member': '删除会员',
+  'admin.delete.memberConfirm': '确定删除会员“{name}”及其全部人脸数据吗？此操作不可撤销。',
+  'admin.delete.faceConfirm': '确定删除这张人脸数据吗？',
+  'admin.delete.confirm': '删除',
+  'admin.delete.cancel': '取消',
+  'admin.deleted.member': '会员已删除。',
+  'admin.deleted.face': '人脸已删除。',
+  'admin.created': '会员已创建。',
+  'admin.lanes.title': '收银通道与摄像头',
+  'admin.lanes.refresh': '刷新',
+  'admin.lanes.empty': '没有配置收银通道',
+  'admin.lanes.lane': '通道',
+  'admin.lanes.camera': '摄像头',
+  'admin.lanes.frames': '帧（收到/丢弃）',
+  'admin.lanes.tills': '在线收银屏',
+  'admin.error.network': '无法连接服务：{message}',
+  'admin.error.status': '服务返回 {status}，没有错误说明。',
+};
+
+export type MessageKey = keyof typeof zhCN;
+
+const en: Record<MessageKey, string> = {
+  'app.name': 'Member recognition',
+  'lang.switch': '中文',
+
+  'till.title': 'Till · member recognition',
+  'till.lane': 'Lane',
+  'till.idle': 'Waiting for members…',
+  'till.recent': 'Recent recognitions',
+  'till.recentEmpty': 'No recognitions yet',
+  'till.unknownFace': 'Unrecognized customer',
+  'till.points': 'Points',
+  'till.balance': 'Stored value',
+  'till.confidence': 'Confidence',
+  'till.close': 'Close',
+  'till.settings': 'Settings',
+  'till.setup.title': 'Connect this till',
+  'till.setup.hint': 'Enter the lane name and the till token your admin gave you.',
+  'till.setup.lane': 'Lane',
+  'till.setup.token': 'Till token',
+  'till.setup.submit': 'Connect',
+  'till.setup.cancel': 'Cancel',
+
+  'conn.unconfigured': 'Not connected',
+  'conn.connecting': 'Connecting…',
+  'conn.connected': 'Connected',
+  'conn.reconnecting': 'Connection lost, reconnecting…',
+  'conn.refused': 'Connection refused: {message}',
+  'conn.unavailable': 'Could not load the live connection script; check that the service is running',
+  'conn.closed': 'The service closed this till’s connection; check the token and reconnect under Settings',
+  'conn.fix': 'Use Settings (top right) to check the lane and token.',
+
+  'camera.unknown': 'Camera: unknown',
+  'camera.starting': 'Camera: starting',
+  'camera.running': 'Camera: running',
+  'camera.retrying': 'Camera: retrying',
+  'camera.stopped': 'Camera: stopped',
+  'camera.failed': 'Camera: failed',
+
+  'discount.none': 'No discount',
+
+  'admin.title': 'Member admin',
+  'admin.login.title': 'Admin sign-in',
+  'admin.login.token': 'Admin token',
+  'admin.login.submit': 'Sign in',
+  'admin.logout': 'Sign out',
+  'admin.search.placeholder': 'Search by name or phone',
+  'admin.search.submit': 'Search',
+  'admin.members': 'Members',
+  'admin.members.empty': 'No members found',
+  'admin.create.title': 'New member',
+  'admin.create.name': 'Name',
+  'admin.create.phone': 'Phone (optional)',
+  'admin.create.submit': 'Create',
+  'admin.detail.empty': 'Select a member on the left',
+  'admin.detail.id': 'Member ID',
+  'admin.detail.phone': 'Phone',
+  'admin.detail.created': 'Created',
+  'admin.detail.none': '—',
+  'admin.consent.title': 'Face recognition consent',
+  'admin.consent.granted': 'Granted ({method}, {when}, recorded by {staff})',
+  'admin.consent.missing': 'No consent yet. Record the member’s separate consent before enrolling a face.',
+  'admin.consent.method': 'Consent method',
+  'admin.consent.choose': 'Choose…',
+  'admin.consent.staff': 'Staff member',
+  'admin.consent.written': 'Written, signed',
+  'admin.consent.verbal-at-till': 'Verbal, at the till',
+  'admin.consent.app': 'In the app / mini program',
+  'admin.consent.signage': 'Store signage',
+  'admin.faces.title': 'Enrolled faces',
+  'admin.faces.empty': 'No faces enrolled',
+  'admin.faces.delete': 'Delete',
+  'admin.faces.source.cli': 'Command line',
+  'admin.faces.source.admin-upload': 'Admin upload',
+  'admin.faces.source.lane-capture': 'Till camera',
+  'admin.enroll.title': 'Enroll a face',
+  'admin.enroll.photo': 'Photos (up to 5)',
+  'admin.enroll.upload': 'Enroll from photos',
+  'admin.enroll.lane': 'Lane',
+  'admin.enroll.fromLane': 'Enroll from this lane’s live camera',
+  'admin.enroll.needConsent': 'Fill in the consent method and staff member first.',
+  'admin.enroll.needPhoto': 'Choose a photo first.',
+  'admin.enroll.done': 'Enrolled {count} face(s).',
+  'admin.enroll.rejected': 'Not used: {label}: {message}',
+  'admin.delete.member': 'Delete member',
+  'admin.delete.memberConfirm': 'Delete member “{name}” and all their face data? This cannot be undone.',
+  'admin.delete.faceConfirm': 'Delete this face?',
+  'admin.delete.confirm': 'Delete',
+  'admin.delete.cancel': 'Cancel',
+  'admin.deleted.member': 'Member deleted.',
+  'admin.deleted.face': 'Face deleted.',
+  'admin.created': 'Member created.',
+  'admin.lanes.title': 'Lanes and cameras',
+  'admin.lanes.refresh': 'Refresh',
+  'admin.lanes.empty': 'No lanes configured',
+  'admin.lanes.lane': 'Lane',
+  'admin.lanes.camera': 'Camera',
+  'admin.lanes.frames': 'Frames (in/dropped)',
+  'admin.lanes.tills': 'Tills online',
+  'admin.error.network': 'Cannot reach the service: {message}',
+  'admin.error.status': 'The service answered {status} without an explanation.',
+};
+
+const MESSAGES: Record<Language, Record<MessageKey, string>> = { 'zh-CN': zhCN, en };
+const STORAGE_KEY = 'memberlens.language';
+
+let current: Language = readStoredLanguage();
+const listeners = new Set<() => void>();
+
+function readStoredLanguage(): Language {
+  try {
+    return localStorage.getItem(STORAGE_KEY) === 'en' ? 'en' : 'zh-CN';
+  } catch {
+    // Storage can be disabled by browser policy; the page still works in the default language.
+    return 'zh-CN';
+  }
+}
+
+export function language(): Language {
+  return current;
+}
+
+export function setLanguage(next: Language): void {
+  current = next;
+  try {
+    localStorage.setItem(STORAGE_KEY, next);
+  } catch {
+    // Not remembered across reloads, but this session still switches.
+  }
+  applyTranslations(document);
+  for (const listener of listeners) listener();
+}
+
+/** Runs after every language switch, for text the page renders itself. */
+export function onLanguageChange(listener: () => void): void {
+  listeners.add(listener);
+}
+
+export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
+  return MESSAGES[current][key].replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+}
+
+/**
+ * Static markup names its strings with `data-i18n` (text), `data-i18n-placeholder` and
+ * `data-i18n-aria-label`, so the HTML carries no language of its own beyond the first paint.
+ */
+export function applyTranslations(root: ParentNode): void {
+  document.documentElement.lang = current;
+  for (const el of root.querySelectorAll<HTMLElement>('[data-i18n]')) el.textContent = t(el.dataset.i18n as MessageKey);
+  for (const el of root.querySelectorAll<HTMLInputElement>('[data-i18n-placeholder]')) {
+    el.placeholder = t(el.dataset.i18nPlaceholder as MessageKey);
+  }
+  for (const el of root.querySelectorAll<HTMLElement>('[data-i18n-aria-label]')) {
+    el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel as MessageKey));
+  }
+}
+
+/** Wires the switch button that every page carries and paints the current language. */
+export function installLanguageSwitch(button: HTMLButtonElement): void {
+  button.addEventListener('click', () => setLanguage(current === 'zh-CN' ? 'en' : 'zh-CN'));
+  applyTranslations(document);
+}
+
+/**
+ * A price multiplier as the cashier says it: Chinese counts what is paid (0.9 → 9折,
+ * 0.85 → 85折), English counts what is taken off (0.9 → 10% off).
+ */
+export function formatDiscount(rate: number): string {
+  // Whole percent first: 0.9 * 100 is 90.00000000000001 in floating point.
+  const paidPercent = Math.round(rate * 100);
+  if (paidPercent >= 100) return t('discount.none');
+  if (current === 'en') return `${100 - paidPercent}% off`;
+  return paidPercent % 10 === 0 ? `${paidPercent / 10}折` : `${paidPercent}折`;
+}
+
+const money = new Intl.NumberFormat('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+export function formatYuan(yuan: number): string {
+  return `¥${money.format(yuan)}`;
+}
+
+export function formatCount(n: number): string {
+  return new Intl.NumberFormat(current).format(n);
+}
+
+export function formatPercent(fraction: number): string {
+  return `${Math.round(fraction * 100)}%`;
+}
+
+export function formatTime(at: Date): string {
+  return at.toLocaleTimeString(current, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+}
+
+export function formatDateTime(at: Date): string {
+  return at.toLocaleString(current, { dateStyle: 'medium', timeStyle: 'short', hour12: false });
+}
