@@ -7,6 +7,7 @@ import {
   DEFAULT_TRACKER_OPTIONS,
   type LaneTrackerInit,
   type PresentTrack,
+  type PresentTrackWithFrames,
   type TrackedFace,
   type TrackerEvent,
   type TrackerOptions,
@@ -25,6 +26,8 @@ interface Track {
   box: Box;
   firstSeenMs: number;
   lastSeenMs: number;
+  /** Frames with a detection assigned to this track. */
+  framesSeen: number;
   /** When the track last received a descriptor; drives the re-check of decided tracks. */
   lastDescribedMs: number | undefined;
   /**
@@ -143,22 +146,28 @@ export class LaneTracker {
 
   /** Tracks seen within the last `windowMs`, for the fusion stage; carries no descriptors. */
   presentTracks(nowMs: number, windowMs: number): PresentTrack[] {
+    return this.tracksSeenWithin(nowMs, windowMs).map(viewOf);
+  }
+
+  /** Like presentTracks, plus each track's frame count, which the fusion stage's attribution rule needs. */
+  presentTracksWithFrames(nowMs: number, windowMs: number): PresentTrackWithFrames[] {
+    return this.tracksSeenWithin(nowMs, windowMs).map((track) => ({ ...viewOf(track), framesSeen: track.framesSeen }));
+  }
+
+  /**
+   * A copy of a live track's latest descriptor, for enrolling the face once its owner consents;
+   * undefined once the track has ended, because its descriptor is wiped then. A copy, because
+   * the tracker overwrites its own buffer on the next frame and zeroes it when the track ends.
+   */
+  descriptorOf(trackId: string): Float32Array | undefined {
+    const descriptor = this.tracks.get(trackId)?.descriptor;
+    return descriptor === undefined ? undefined : new Float32Array(descriptor);
+  }
+
+  private tracksSeenWithin(nowMs: number, windowMs: number): Track[] {
     assertTime(nowMs, 'nowMs');
     if (!(windowMs >= 0)) throw new Error(`windowMs must be a number ≥ 0, got ${windowMs}`);
-    const present: PresentTrack[] = [];
-    for (const track of this.tracks.values()) {
-      if (nowMs - track.lastSeenMs > windowMs) continue;
-      const view: PresentTrack = {
-        trackId: track.id,
-        box: { ...track.box },
-        boxAreaPx: track.box.width * track.box.height,
-        firstSeenMs: track.firstSeenMs,
-        lastSeenMs: track.lastSeenMs,
-      };
-      if (track.identity.kind === 'member') view.memberId = track.identity.memberId;
-      present.push(view);
-    }
-    return present;
+    return [...this.tracks.values()].filter((track) => nowMs - track.lastSeenMs <= windowMs);
   }
 
   /** Descriptors held in memory right now (one per track that has been described). */
@@ -174,6 +183,7 @@ export class LaneTracker {
       box: { ...face.box },
       firstSeenMs: nowMs,
       lastSeenMs: nowMs,
+      framesSeen: 1,
       lastDescribedMs: undefined,
       descriptor: undefined,
       memberTallies: new Map(),
@@ -190,6 +200,7 @@ export class LaneTracker {
   private continueTrack(track: Track, face: TrackedFace, nowMs: number, events: TrackerEvent[]): void {
     track.box = { ...face.box };
     track.lastSeenMs = nowMs;
+    track.framesSeen++;
     if (face.descriptor === undefined) {
       this.markMemberSeen(track, nowMs);
       return;
@@ -273,6 +284,18 @@ export class LaneTracker {
     if (track.identity.kind === 'member') left.memberId = track.identity.memberId;
     return left;
   }
+}
+
+function viewOf(track: Track): PresentTrack {
+  const view: PresentTrack = {
+    trackId: track.id,
+    box: { ...track.box },
+    boxAreaPx: track.box.width * track.box.height,
+    firstSeenMs: track.firstSeenMs,
+    lastSeenMs: track.lastSeenMs,
+  };
+  if (track.identity.kind === 'member') view.memberId = track.identity.memberId;
+  return view;
 }
 
 function confirms(identity: Identity, decision: MatchDecision): boolean {

@@ -80,3 +80,11 @@ export interface PresentTrack {
   firstSeenMs: number;
   lastSeenMs: number;
 }
+
+/**
+ * A present track with how many frames detected it, for the fusion stage: a face seen on a
+ * single frame may be a false detection and must not be linked to a payer.
+ */
+export interface PresentTrackWithFrames extends PresentTrack {
+  framesSeen: number;
+}
