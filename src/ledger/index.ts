@@ -16,4 +16,26 @@ export { loadFaceKey, FACE_KEY_ENV, type LoadFaceKeyOptions } from './faceKey.js
 export { LedgerError, type LedgerErrorCode } from './ledgerErrors.js';
 export { DESCRIPTOR_LENGTH } from './descriptorCodec.js';
 export type * from './types.js';
+export type {
+  MembershipLedger,
+  MembershipSettings,
+  MemberSummary,
+  RecordPaymentInput,
+  PaymentResult,
+  RecordRefundInput,
+  RefundResult,
+  RechargeInput,
+  RechargeResult,
+  DeductInput,
+  DeductResult,
+  RedeemResult,
+  PointsExpiry,
+  BalanceCheck,
+  TierChange,
+  TierView,
+} from './membershipLedger.js';
+export type { LedgerEntry, LedgerEntryKind, MemberBalances } from './membershipRepository.js';
+export { derivePayerKeySecret, PayerIdentity, PAYMENT_CHANNELS, type PaymentChannel } from './payerIdentity.js';
+export type { TierSetting, RechargeTierRule } from './tierRules.js';
+export type { RechargeBonusRule, DeductConfirmation, DeductConfirmationMethod } from './storedValue.js';
 export { TokenRepository, ROLES, type Role, type ApiToken, type IssuedToken } from './tokenRepository.js';

@@ -14,7 +14,16 @@ export type LedgerErrorCode =
   | 'MEMBER_NOT_FOUND'
   | 'PHONE_TAKEN'
   | 'INVALID_INPUT'
-  | 'AUDIT_DETAILS_REJECTED';
+  | 'AUDIT_DETAILS_REJECTED'
+  | 'PAYER_SECRET_INVALID'
+  | 'ORDER_CONFLICT'
+  | 'ORDER_NOT_FOUND'
+  | 'REFUND_CONFLICT'
+  | 'REFUND_EXCEEDS_PAYMENT'
+  | 'RECHARGE_CONFLICT'
+  | 'INSUFFICIENT_BALANCE'
+  | 'INSUFFICIENT_POINTS'
+  | 'CONFIRMATION_REQUIRED';
 
 export class LedgerError extends UserError {
   declare readonly code: LedgerErrorCode;

@@ -5,6 +5,8 @@ import { FaceCipher } from './faceCipher.js';
 import { FaceRepository, type AddFaceInput } from './faceRepository.js';
 import { LedgerError } from './ledgerErrors.js';
 import { MemberRepository } from './memberRepository.js';
+import { MembershipLedger, type MembershipLedgerOptions, type MembershipSettings } from './membershipLedger.js';
+import { derivePayerKeySecret } from './payerIdentity.js';
 import { TokenRepository } from './tokenRepository.js';
 import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member } from './types.js';
 
@@ -14,6 +16,10 @@ export interface OpenMemberStoreOptions {
   faceKey: Buffer;
   busyTimeoutMs?: number;
   clock?: () => EpochMs;
+  /** Tiers, points and stored-value rules; without them, one tier without discount. */
+  membership?: MembershipSettings;
+  /** HMAC key for payer identities; by default derived from `faceKey`. */
+  payerKeySecret?: Buffer;
 }
 
 export interface FaceConsentInput {
@@ -57,23 +63,40 @@ export class MemberStore {
   readonly consents: ConsentRepository;
   readonly audit: AuditLog;
   readonly tokens: TokenRepository;
+  readonly membership: MembershipLedger;
   readonly #db: SqliteDatabase;
   #purgePending = false;
 
-  private constructor(db: SqliteDatabase, cipher: FaceCipher, clock: () => EpochMs) {
+  private constructor(
+    db: SqliteDatabase,
+    cipher: FaceCipher,
+    clock: () => EpochMs,
+    membership: MembershipLedgerOptions,
+  ) {
     this.#db = db;
     this.members = new MemberRepository(db, clock);
     this.consents = new ConsentRepository(db, clock);
     this.faces = new FaceRepository(db, cipher, this.consents, clock);
     this.audit = new AuditLog(db, clock);
     this.tokens = new TokenRepository(db, clock);
+    this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock }, membership);
   }
 
   static open(opts: OpenMemberStoreOptions): MemberStore {
     // The key is checked before the database opens so a bad key leaves no handle behind.
     const cipher = new FaceCipher(opts.faceKey);
+    const membership: MembershipLedgerOptions = {
+      ...opts.membership,
+      payerKeySecret: opts.payerKeySecret ?? derivePayerKeySecret(opts.faceKey),
+    };
     const db = openDatabase(opts.databaseFile, { busyTimeoutMs: opts.busyTimeoutMs });
-    return new MemberStore(db, cipher, opts.clock ?? Date.now);
+    try {
+      return new MemberStore(db, cipher, opts.clock ?? Date.now, membership);
+    } catch (err) {
+      // Bad membership settings throw from the constructor; the handle must not leak.
+      db.close();
+      throw err;
+    }
   }
 
   /**

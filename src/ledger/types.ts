@@ -58,7 +58,13 @@ export type AuditAction =
   | 'consent.grant'
   | 'consent.withdraw'
   | 'match'
-  | 'export';
+  | 'export'
+  // Membership ledger: amounts and member ids only, never payer ids.
+  | 'payment'
+  | 'refund'
+  | 'recharge'
+  | 'deduct'
+  | 'points.redeem';
 
 export type AuditDetails = Record<string, unknown>;
 

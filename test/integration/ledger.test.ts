@@ -105,7 +105,23 @@ describe('opening the database', () => {
       .prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
       .all()
       .map((r) => r.name);
-    expect(tables).toEqual(['api_tokens', 'audit_log', 'consents', 'faces', 'members']);
+    expect(tables).toEqual([
+      'api_tokens',
+      'audit_log',
+      'consents',
+      'deductions',
+      'faces',
+      'ledger_entries',
+      'member_balances',
+      'member_tiers',
+      'members',
+      'payer_identities',
+      'payments',
+      'points_lots',
+      'recharges',
+      'redemptions',
+      'refunds',
+    ]);
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.at(-1)!.version);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
