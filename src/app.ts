@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +10,7 @@ import type { Settings } from './config/settingsSchema.js';
 import { childLogger, type Logger } from './core/logger.js';
 import { FifoSemaphore } from './core/fifoSemaphore.js';
 import { ServiceMetrics } from './core/serviceMetrics.js';
-import type { IssuedToken } from './ledger/index.js';
+import { backupFileName, rotateBackups, type IssuedToken } from './ledger/index.js';
 import { LaneRecognizer } from './matching/laneRecognizer.js';
 import { LaneTracker } from './matching/tracker.js';
 import type { TrackerEvent } from './matching/trackerTypes.js';
@@ -79,6 +79,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
   try {
     const firstStartTokens = issueFirstTokens(core);
     await seedDemoMembers(settings, core, log);
+    stops.push(scheduleBackups(settings, core, log));
 
     const httpServer = createServer();
     const gateway = new TillGateway({
@@ -283,6 +284,34 @@ async function seedDemoMembers(settings: Settings, core: RecognitionCore, log: L
     }
   }
   log.info({ members: core.store.members.count(), folder }, 'demo members enrolled (first start)');
+}
+
+/** Online backups with rotation, the first right away; returns the function that stops them. */
+function scheduleBackups(settings: Settings, core: RecognitionCore, log: Logger): () => Promise<void> {
+  const { intervalHours, keep, folder } = settings.backup;
+  if (intervalHours === 0) return async () => undefined;
+  const dir = path.resolve(settings.dataDir, folder);
+  let running: Promise<void> = Promise.resolve();
+  const backup = () => {
+    running = (async () => {
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        const file = path.join(dir, backupFileName(Date.now()));
+        await core.store.backupTo(file);
+        const removed = rotateBackups(dir, keep);
+        log.info({ file, removed: removed.length }, 'database backed up');
+      } catch (err) {
+        log.error({ err, dir }, 'database backup failed; the service goes on, fix the backup folder');
+      }
+    })();
+  };
+  backup();
+  const timer = setInterval(backup, intervalHours * 3_600_000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }
 
 function round3(v: number): number {

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { loadSettings } from '../config/loadSettings.js';
 import type { Settings } from '../config/settingsSchema.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import type { ConsentMethod } from '../ledger/index.js';
-import { openMemberStore, openRecognitionCore } from '../recognitionCore.js';
+import { backupFileName, restoreBackup, ROLES, verifyBackup, type ConsentMethod, type Role } from '../ledger/index.js';
+import { dataPath, openMemberStore, openRecognitionCore } from '../recognitionCore.js';
 import { FaceEngine } from '../vision/faceEngine.js';
 import { jsonLine, toEmbedRecord, toIdentifyRecord } from './cliOutput.js';
 
@@ -145,7 +147,107 @@ export function buildCli(): Command {
       });
     });
 
+  program
+    .command('backup')
+    .description('write an online backup of the member database (safe while the service runs)')
+    .option('--to <file>', 'backup file (default: a new timestamped file in the backup folder)')
+    .action(async (opts: { to?: string }) => {
+      await withContext(program, async (settings) => {
+        const store = openMemberStore(settings);
+        try {
+          const file = opts.to ?? path.join(dataPath(settings, settings.backup.folder), backupFileName(Date.now()));
+          mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+          await store.backupTo(file);
+          jsonLine({ backup: file, ...verifyBackup(file) });
+        } finally {
+          store.close();
+        }
+      });
+    });
+
+  program
+    .command('restore')
+    .description('replace the member database with a backup; stop the service first. The current file is kept beside it')
+    .argument('<file>', 'a backup written by `memberlens backup` or the service')
+    .requiredOption('--yes', 'confirm: the current database is moved aside and the backup takes its place')
+    .action(async (file: string) => {
+      await withContext(program, async (settings) => {
+        const result = restoreBackup(file, dataPath(settings, settings.storage.databaseFile), Date.now());
+        jsonLine({ restored: file, ...result });
+      });
+    });
+
+  const tokens = program.command('tokens').description('API tokens for the admin, tills, cameras and the POS');
+  tokens
+    .command('create')
+    .argument('<role>', `one of ${ROLES.join(', ')}`)
+    .option('--label <text>', 'what the token is for, e.g. "lane 2 screen"', '')
+    .description('make a token; it is printed once and only its hash is stored')
+    .action(async (role: string, opts: { label: string }) => {
+      await withContext(program, async (settings) => {
+        const store = openMemberStore(settings);
+        try {
+          const issued = store.tokens.issue(parseRole(role), opts.label || `${role} (cli)`);
+          jsonLine({ id: issued.id, role: issued.role, label: issued.label, token: issued.token });
+        } finally {
+          store.close();
+        }
+      });
+    });
+  tokens
+    .command('list')
+    .description('tokens as JSON lines (never the secrets)')
+    .action(async () => {
+      await withContext(program, async (settings) => {
+        const store = openMemberStore(settings);
+        try {
+          for (const t of store.tokens.list()) jsonLine({ ...t, createdAt: new Date(t.createdAtMs).toISOString() });
+        } finally {
+          store.close();
+        }
+      });
+    });
+  tokens
+    .command('revoke')
+    .argument('<id>', 'token id from `tokens list`')
+    .action(async (id: string) => {
+      await withContext(program, async (settings) => {
+        const store = openMemberStore(settings);
+        try {
+          if (!store.tokens.revoke(id)) throw new UserError(`No active token ${id}; see "memberlens tokens list".`, 'token-not-found');
+          jsonLine({ revoked: id });
+        } finally {
+          store.close();
+        }
+      });
+    });
+  tokens
+    .command('rotate')
+    .argument('<role>', `one of ${ROLES.join(', ')}`)
+    .description('revoke every active token of the role and make one new one')
+    .action(async (role: string) => {
+      await withContext(program, async (settings) => {
+        const store = openMemberStore(settings);
+        try {
+          const r = parseRole(role);
+          const issued = store.inTransaction(() => {
+            const revoked = store.tokens.list().filter((t) => t.role === r && t.revokedAtMs === null);
+            for (const t of revoked) store.tokens.revoke(t.id);
+            return { revoked: revoked.map((t) => t.id), token: store.tokens.issue(r, `${r} (rotated)`) };
+          });
+          jsonLine({ revoked: issued.revoked, id: issued.token.id, role: r, token: issued.token.token });
+        } finally {
+          store.close();
+        }
+      });
+    });
+
   return program;
+}
+
+function parseRole(role: string): Role {
+  if (!(ROLES as readonly string[]).includes(role)) throw new UserError(`Unknown role "${role}"; use one of ${ROLES.join(', ')}.`, 'invalid-role');
+  return role as Role;
 }
 
 async function withContext(program: Command, run: (settings: Settings, log: Logger) => Promise<void>): Promise<void> {

@@ -166,6 +166,17 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    backup: z
+      .object({
+        intervalHours: z.number().min(0).default(24)
+          .describe('Online backup of the member database every this many hours, first one at start; 0 = off'),
+        keep: z.number().int().min(1).default(7)
+          .describe('Newest backups kept; older ones are deleted (a deleted member leaves the backups after keep × interval)'),
+        folder: z.string().min(1).default('backups')
+          .describe('Backup folder, relative to dataDir. Copy it, and the face key, to another disk or machine'),
+      })
+      .strict()
+      .prefault({}),
     membership: z
       .object({
         tiers: z

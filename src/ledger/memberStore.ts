@@ -187,6 +187,15 @@ export class MemberStore {
     });
   }
 
+  /**
+   * An online, consistent copy of the database (SQLite's backup API) while the service keeps
+   * writing. Face embeddings stay encrypted in it; the key file is NOT inside — back it up
+   * separately, or the faces in a restored copy cannot be read.
+   */
+  async backupTo(file: string): Promise<void> {
+    await this.#db.backup(file);
+  }
+
   close(): void {
     this.#db.close();
   }
