@@ -12,10 +12,7 @@
  * a position of their own: a frame never continues an earlier track. In a store, a popup needs
  * 2 agreeing frames (the default), i.e. one frame interval more than measured here.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
@@ -25,6 +22,7 @@ import { FaceEngine } from '../src/vision/faceEngine.js';
 import type { MemberRecognized } from '../src/push/tillEvents.js';
 import { cameraFrame } from './cameraFrames.js';
 import { summarize } from './benchStats.js';
+import { startServiceProcess, type ServiceProcess } from './serviceProcess.js';
 
 const TARGETS = { e2eOverEngineMedianRatio: 1.15, fourLaneP95Ms: 500, healthzP99Ms: 50, growthRatioMax: 1.2 } as const;
 const PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
@@ -68,40 +66,16 @@ async function rawEngineMs(frames: Buffer[], rounds: number): Promise<{ perFrame
   return { perFrame, all, backend: engine.backend };
 }
 
-interface Service {
-  child: ChildProcess;
-  url: string;
-  tokens: Record<string, string>;
-  dir: string;
-}
+type Service = ServiceProcess;
 
-async function startService(): Promise<Service> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'memberlens-bench-e2e-'));
-  const config = {
-    dataDir: dir,
+function startService(): Promise<Service> {
+  return startServiceProcess({
     logLevel: 'warn',
-    server: { port: 0 },
     demo: { seedFolder: '' },
+    backup: { intervalHours: 0 },
     tracker: { votesToDecide: 1, popupCooldownMs: 0, trackTimeoutMs: 300 },
     lanes: Array.from({ length: LANES }, (_, i) => ({ id: `lane${i + 1}`, camera: { kind: 'http-push' } })),
-  };
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    env: { ...process.env, MEMBERLENS_CONFIG: path.join(dir, 'config.json') },
-    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`service exited with ${code}`)));
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      if (/pos\s+\S+/.test(out)) resolve();
-    });
-  });
-  const url = /running at (\S+)/.exec(out)![1]!;
-  const tokens = Object.fromEntries([...out.matchAll(/^\s+(admin|till|device|pos)\s+(ml_\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
-  return { child, url, tokens, dir };
 }
 
 async function enroll(service: Service): Promise<Map<string, number>> {
@@ -292,7 +266,5 @@ try {
     console.table(report.targets.map((t) => ({ target: t.target, measured: t.measured, status: t.met ? 'met' : 'NOT met' })));
   }
 } finally {
-  service.child.kill('SIGTERM');
-  await new Promise((r) => service.child.once('exit', r));
-  rmSync(service.dir, { recursive: true, force: true });
+  await service.stop();
 }

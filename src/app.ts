@@ -17,7 +17,13 @@ import type { TrackerEvent } from './matching/trackerTypes.js';
 import { decideMatch } from './matching/matcher.js';
 import { TillGateway } from './push/tillGateway.js';
 import type { TillEventName, TillEventPayload } from './push/tillEvents.js';
-import { openRecognitionCore, type RecognitionCore } from './recognitionCore.js';
+import { deriveMemberQrSecret, loadDeviceKey, openRecognitionCore, type RecognitionCore } from './recognitionCore.js';
+import { checkoutRoutes } from './admin/checkoutRoutes.js';
+import { Checkout } from './fusion/checkout.js';
+import { LaneFusion } from './fusion/laneFusion.js';
+import { LocalFakePaymentProvider, NoPaymentProvider } from './fusion/paymentProvider.js';
+import { createScannerSource, type AnyScannerSource } from './sources/scannerSourceFactory.js';
+import { qualityReasons } from './vision/faceQuality.js';
 import type { CameraStatusReport } from './sources/cameraSource.js';
 import { createCameraSource, type AnyCameraSource } from './sources/createCameraSource.js';
 import { HttpPushCamera } from './sources/httpPushCamera.js';
@@ -27,6 +33,9 @@ import { InferencePool } from './vision/inferencePool.js';
 interface Lane {
   id: string;
   camera: AnyCameraSource;
+  scanner: AnyScannerSource;
+  tracker: LaneTracker;
+  fusion: LaneFusion;
   slot: LatestFrameSlot;
   recognizer: LaneRecognizer;
   latestFrame: Uint8Array | undefined;
@@ -100,12 +109,28 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
 
     let gatewayStarted = false;
     const lanes = new Map<string, Lane>();
+    const checkout = new Checkout({
+      store: core.store,
+      gallery: core.gallery,
+      provider: settings.checkout.paymentProvider === 'local-fake' ? new LocalFakePaymentProvider() : new NoPaymentProvider(),
+      lanes: (id) => lanes.get(id),
+      emit: (laneId, event, payload) => push(laneId, event, payload),
+      options: {
+        consentPolicy: settings.checkout.consentPolicy,
+        consentRequestTtlMs: settings.checkout.consentRequestTtlMs,
+        memberQrSecret: deriveMemberQrSecret(loadDeviceKey(settings)),
+        matchPolicy: settings.matching,
+        enrollGate: settings.vision.enrollGate,
+      },
+      log: childLogger(root, 'checkout'),
+    });
     const inference = new FifoSemaphore(inferenceWorkers);
     const onEvents = (laneId: string, events: TrackerEvent[]) => {
       for (const event of events) {
         if (event.type === 'recognized') {
-          const member = describeMember(settings, core, event.memberId);
-          if (!member) continue; // deleted between match and popup
+          const view = checkout.memberView(event.memberId);
+          if (!view) continue; // deleted between match and popup
+          const { memberId: _id, ...member } = view;
           metrics.recognitions.inc({ lane: laneId });
           core.store.audit.record({ actor: `lane:${laneId}`, action: 'match', subject: event.memberId, details: { confidence: round3(event.confidence) } });
           push(laneId, 'member:recognized', { memberId: event.memberId, ...member, confidence: round3(event.confidence) });
@@ -128,6 +153,9 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
         superseded: 0,
         cameraStatus: { lane: laneSettings.id, state: 'starting', framesIn: 0, framesDropped: 0 },
         camera: undefined as unknown as AnyCameraSource,
+        scanner: undefined as unknown as AnyScannerSource,
+        tracker: undefined as unknown as LaneTracker,
+        fusion: undefined as unknown as LaneFusion,
         recognizer: undefined as unknown as LaneRecognizer,
       };
       lane.camera = createCameraSource(
@@ -156,7 +184,31 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
         lane: lane.id,
         options: { ...settings.tracker, matchThreshold: settings.matching.matchThreshold },
         decide: (descriptor) => decideMatch(core.gallery.search(descriptor), settings.matching),
+        isEnrollable: (face) => face.quality !== undefined && qualityReasons(face.quality, settings.vision.enrollGate).length === 0,
       });
+      lane.tracker = tracker;
+      lane.fusion = new LaneFusion({
+        options: {
+          scanWindowMs: settings.checkout.scanWindowMs,
+          paymentWindowMs: settings.checkout.paymentWindowMs,
+          dominantAreaRatioMin: settings.checkout.dominantAreaRatioMin,
+          minFramesSeen: settings.checkout.minFramesSeen,
+          cashierZone: settings.checkout.cashierZone,
+        },
+        tracksAt: (nowMs, windowMs) => tracker.presentTracksWithFrames(nowMs, windowMs),
+        frameSize: frameSizeOf(laneSettings.camera),
+      });
+      lane.scanner = createScannerSource(
+        lane.id,
+        laneSettings.scanner,
+        {
+          onScan: (scan) => {
+            checkout.scan(scan.lane, scan.code, scan.atMs).catch((err: unknown) => laneLog.error({ err }, 'scan handling failed'));
+          },
+          onStatus: (report) => laneLog.info({ scanner: report.kind, state: report.state, detail: report.detail }, 'scanner status'),
+        },
+        laneLog,
+      );
       lane.recognizer = new LaneRecognizer({
         lane: lane.id,
         analyzer: core.analyzer,
@@ -176,6 +228,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
           metrics.stageSeconds.observe({ stage: 'descriptor' }, t.descriptor / 1000);
         },
         onFrameFailed: (laneId, reason) => metrics.framesFailed.inc({ lane: laneId, reason }),
+        onTracked: (_lane, atMs) => lane.fusion.observe(atMs),
         expireEveryMs: Math.max(100, settings.tracker.trackTimeoutMs / 2),
         log: laneLog,
       });
@@ -196,6 +249,14 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
     const startedAt = Date.now();
     const app = createAdminApp({
       log: childLogger(root, 'http'),
+      checkoutRoutes: checkoutRoutes({
+        checkout,
+        store: core.store,
+        verifyToken: (token) => core.store.tokens.verify(token),
+        hasLane: (id) => lanes.has(id),
+        memberQrTtlMs: settings.checkout.memberQrTtlMs,
+        jsonBodyBytes: settings.server.jsonBodyLimitBytes,
+      }),
       verifyToken: (token) => core.store.tokens.verify(token),
       store: core.store,
       enrollment: core.enrollment,
@@ -221,12 +282,22 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
     for (const lane of lanes.values()) {
       lane.recognizer.start();
       await lane.camera.start();
+      await lane.scanner.start();
       stops.push(async () => {
+        await lane.scanner.stop();
         await lane.camera.stop();
         lane.slot.close();
         await lane.recognizer.stop();
       });
     }
+    // Scans whose face window closed are settled, unanswered consent requests (and the faces they hold) dropped.
+    const housekeeping = setInterval(() => {
+      const now = Date.now();
+      for (const lane of lanes.values()) lane.fusion.resolveDue(now);
+      checkout.expireConsentRequests();
+    }, 1000);
+    housekeeping.unref();
+    stops.push(() => clearInterval(housekeeping));
     const { port } = httpServer.address() as AddressInfo;
     const url = `http://${settings.server.host === '0.0.0.0' ? '127.0.0.1' : settings.server.host}:${port}`;
     log.info({ url, lanes: [...lanes.keys()], backend: core.analyzer.backend }, 'memberlens is running');
@@ -254,12 +325,10 @@ function issueFirstTokens(core: RecognitionCore): IssuedToken[] {
   );
 }
 
-/** Until the ledger has tiers, points and balances of its own, every member is in the base tier. */
-function describeMember(settings: Settings, core: RecognitionCore, memberId: string) {
-  const member = core.store.members.get(memberId);
-  if (!member) return undefined;
-  const tier = settings.membership.tiers[0]!;
-  return { name: member.name, tier: { name: tier.name, discountRate: tier.discountRate }, points: 0, balance: 0 };
+function frameSizeOf(camera: Settings['lanes'][number]['camera']): { widthPx: number; heightPx: number } | undefined {
+  return 'widthPx' in camera && 'heightPx' in camera && camera.widthPx && camera.heightPx
+    ? { widthPx: camera.widthPx, heightPx: camera.heightPx }
+    : undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import path from 'node:path';
 import type { Settings } from './config/settingsSchema.js';
 import { childLogger, type Logger } from './core/logger.js';
@@ -29,8 +30,19 @@ export function dataPath(settings: Settings, file: string): string {
 export function openMemberStore(settings: Settings): MemberStore {
   return MemberStore.open({
     databaseFile: dataPath(settings, settings.storage.databaseFile),
-    faceKey: loadFaceKey({ keyFile: dataPath(settings, settings.storage.faceKeyFile) }),
+    faceKey: loadDeviceKey(settings),
+    membership: settings.membership,
   });
+}
+
+/** The device's 32-byte secret: encrypts faces, and keys the other secrets derived from it. */
+export function loadDeviceKey(settings: Settings): Buffer {
+  return loadFaceKey({ keyFile: dataPath(settings, settings.storage.faceKeyFile) });
+}
+
+/** Signs member QR codes; derived so that a leaked QR secret reveals nothing about the face key. */
+export function deriveMemberQrSecret(deviceKey: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', deviceKey, Buffer.alloc(0), 'memberlens member-qr v1', 32));
 }
 
 /**

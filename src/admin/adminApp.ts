@@ -1,5 +1,5 @@
 import path from 'node:path';
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Request, type Router } from 'express';
 import helmet from 'helmet';
 import multer from 'multer';
 import { z } from 'zod';
@@ -27,6 +27,8 @@ export interface LaneDirectory {
 
 export interface AdminAppDeps {
   log: Logger;
+  /** Scans, payments and consent answers; mounted beside the member routes. */
+  checkoutRoutes: Router;
   verifyToken: TokenVerifier;
   store: MemberStore;
   enrollment: Enrollment;
@@ -108,6 +110,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     if (!member) throw notFound(req.params.id as string);
     res.json({
       ...member,
+      membership: store.membership.memberSummary(member.id),
       faces: store.faces.listForMember(member.id),
       faceConsent: store.consents.activeFaceConsent(member.id) ?? null,
     });
@@ -138,6 +141,8 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     enrollment.deleteFace(faceId, actorOf(req));
     res.status(204).end();
   });
+
+  app.use(deps.checkoutRoutes);
 
   app.get('/api/lanes', admin, (_req, res) => {
     res.json({ lanes: lanes.list() });

@@ -25,6 +25,16 @@ const STATUS_BY_CODE: Record<string, number> = {
   'no-usable-face': 422,
   'image-too-large': 413,
   overloaded: 503,
+  ORDER_CONFLICT: 409,
+  REFUND_CONFLICT: 409,
+  RECHARGE_CONFLICT: 409,
+  ORDER_NOT_FOUND: 404,
+  REFUND_EXCEEDS_PAYMENT: 422,
+  INSUFFICIENT_BALANCE: 422,
+  INSUFFICIENT_POINTS: 422,
+  CONFIRMATION_REQUIRED: 422,
+  'consent-request-not-found': 404,
+  'enrolled-as-other-member': 409,
   'camera-stopped': 503,
 };
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cameraConfigSchema } from '../sources/cameraConfigSchema.js';
+import { scannerConfigSchema } from '../sources/scannerConfigSchema.js';
 
 /**
  * Every tunable number of the service lives here, with its unit in its name and a
@@ -153,10 +154,18 @@ export const settingsSchema = z
           .object({
             id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lane ids are 1–32 lowercase letters, digits or dashes'),
             camera: cameraConfigSchema,
+            scanner: scannerConfigSchema.default({ kind: 'http', maxCodeLength: 512 })
+              .describe('The lane scanner; http = codes posted to POST /api/lanes/:lane/scans'),
           })
           .strict(),
       )
-      .default([{ id: 'demo', camera: cameraConfigSchema.parse({ kind: 'replay', folder: 'demo/frames', fps: 2 }) }])
+      .default([
+        {
+          id: 'demo',
+          camera: cameraConfigSchema.parse({ kind: 'replay', folder: 'demo/frames', fps: 2 }),
+          scanner: scannerConfigSchema.parse({ kind: 'http' }),
+        },
+      ])
       .refine((lanes) => new Set(lanes.map((l) => l.id)).size === lanes.length, 'lane ids must be unique')
       .describe('Checkout lanes: each has a camera and a till room. The default is a demo lane replaying demo/frames'),
     demo: z
@@ -174,6 +183,31 @@ export const settingsSchema = z
           .describe('Newest backups kept; older ones are deleted (a deleted member leaves the backups after keep × interval)'),
         folder: z.string().min(1).default('backups')
           .describe('Backup folder, relative to dataDir. Copy it, and the face key, to another disk or machine'),
+      })
+      .strict()
+      .prefault({}),
+    checkout: z
+      .object({
+        consentPolicy: z.enum(['confirm', 'signage', 'off']).default('confirm')
+          .describe('Linking a payer\'s face: confirm = the till asks and the cashier records the answer; signage = a posted notice is consent (only where the law allows); off = never'),
+        consentRequestTtlMs: z.number().int().min(5_000).default(60_000)
+          .describe('An unanswered consent request is dropped, with the captured face, after this long'),
+        scanWindowMs: z.number().int().min(100).default(3_000)
+          .describe('Faces seen this long before or after a scan are the candidates for the payer'),
+        paymentWindowMs: z.number().int().min(1_000).default(120_000)
+          .describe('A payment is paired with a scan of its lane at most this long before it'),
+        dominantAreaRatioMin: z.number().gt(1).default(2)
+          .describe('With several faces at the scanner, the largest must be this many times the next to count as the payer'),
+        minFramesSeen: z.number().int().min(1).default(2)
+          .describe('Frames a face must have been seen on to be linked to a payment'),
+        cashierZone: z.object({
+          x: z.number().min(0).max(1), y: z.number().min(0).max(1), width: z.number().gt(0).max(1), height: z.number().gt(0).max(1),
+        }).strict().default({ x: 0, y: 0, width: 1, height: 1 })
+          .describe('Where the paying customer stands, as fractions of the camera frame; a face outside never counts as the payer'),
+        paymentProvider: z.enum(['none', 'local-fake']).default('none')
+          .describe('Pre-payment payer lookup so a returning payer\'s discount applies before charging; local-fake is for tests and the demo'),
+        memberQrTtlMs: z.number().int().min(10_000).default(300_000)
+          .describe('How long a member QR issued by GET /api/members/:id/qr stays valid'),
       })
       .strict()
       .prefault({}),
@@ -196,6 +230,22 @@ export const settingsSchema = z
             { name: '钻石', discountRate: 0.9, minSpendYuan: 10_000 },
           ])
           .describe('Member tiers from lowest to highest: price multiplier and the cumulative spend that reaches them'),
+        rechargeTierRules: z.array(z.object({ minRechargeYuan: z.number().positive(), tier: z.string().min(1) }).strict()).default([])
+          .describe('A single recharge of at least minRechargeYuan reaches the named tier at once'),
+        tierWindowDays: z.number().int().min(1).default(365)
+          .describe('Rolling window of spend that counts towards a tier'),
+        tierPeriodDays: z.number().int().min(1).default(365)
+          .describe('A reached tier is kept at least this long; downgrades happen only at period end'),
+        pointsPerYuan: z.number().min(0).multipleOf(0.01).default(1)
+          .describe('Points earned per yuan actually paid (rounded down)'),
+        pointsExpiryDays: z.number().int().min(1).default(365)
+          .describe('Points expire this long after they were earned, oldest first'),
+        rechargeBonusRules: z.array(z.object({ minYuan: z.number().positive(), bonusYuan: z.number().positive() }).strict()).default([])
+          .describe('Stored-value bonus, e.g. [{"minYuan":100,"bonusYuan":10}] is 充100送10; the best matching rule applies'),
+        maxAmountYuan: z.number().positive().default(100_000)
+          .describe('Largest single payment, refund, recharge or deduction accepted'),
+        paidAtFutureToleranceMs: z.number().int().min(0).default(300_000)
+          .describe('How far a payment\'s paidAt may lie ahead of this PC\'s clock'),
       })
       .strict()
       .prefault({}),

@@ -64,7 +64,10 @@ export type AuditAction =
   | 'refund'
   | 'recharge'
   | 'deduct'
-  | 'points.redeem';
+  | 'points.redeem'
+  // Checkout: a face that matched one member stood at the scanner while another paid.
+  | 'review.flag'
+  | 'consent.decline';
 
 export type AuditDetails = Record<string, unknown>;
 

@@ -28,6 +28,8 @@ export interface LaneRecognizerDeps {
   onEvents: (lane: string, events: TrackerEvent[], frame: LaneFrame | undefined) => void;
   onFrameAnalyzed?: (lane: string, timingsMs: StageTimingsMs, totalMs: number, faces: number) => void;
   onFrameFailed?: (lane: string, reason: string) => void;
+  /** After every tracker update, events or not: the fusion stage samples the tracks here. */
+  onTracked?: (lane: string, atMs: number) => void;
   /** How often tracks are expired when frames stop coming (a camera that went dark). */
   expireEveryMs: number;
   clock?: () => number;
@@ -99,7 +101,9 @@ export class LaneRecognizer {
       skipDescriptorBoxes: deps.tracker.skipDescriptorBoxes(frame.atMs),
     });
     deps.onFrameAnalyzed?.(deps.lane, analysis.timingsMs, performance.now() - started, analysis.faces.length);
-    this.emit(deps.tracker.update(analysis.faces, frame.atMs), frame);
+    const events = deps.tracker.update(analysis.faces, frame.atMs);
+    deps.onTracked?.(deps.lane, frame.atMs);
+    this.emit(events, frame);
   }
 
   private expire(): void {

@@ -35,6 +35,10 @@ interface Track {
    * ends: a non-member's embedding must not outlive their presence at the till.
    */
   descriptor: Float32Array | undefined;
+  /** Latest descriptor from a frame that passed the enrollment gate, for a consented face capture. */
+  enrollCapture: Float32Array | undefined;
+  /** Frames of this track that passed the enrollment gate. */
+  enrollCaptures: number;
   memberTallies: Map<string, MemberTally>;
   unknownVotes: number;
   totalVotes: number;
@@ -50,6 +54,7 @@ export class LaneTracker {
   readonly lane: string;
   private readonly options: TrackerOptions;
   private readonly decide: (descriptor: Float32Array) => MatchDecision;
+  private readonly isEnrollable: (face: TrackedFace) => boolean;
   private readonly tracks = new Map<string, Track>();
   /** Last frame time each named member was seen on this lane: a stay and a quick return are one visit. */
   private readonly memberLastSeenMs = new Map<string, number>();
@@ -58,6 +63,7 @@ export class LaneTracker {
   constructor(init: LaneTrackerInit) {
     if (typeof init.lane !== 'string' || init.lane === '') throw new Error('lane must be a non-empty string');
     this.lane = init.lane;
+    this.isEnrollable = init.isEnrollable ?? (() => false);
     this.options = validOptions({ ...DEFAULT_TRACKER_OPTIONS, ...init.options });
     this.decide = init.decide;
   }
@@ -159,6 +165,16 @@ export class LaneTracker {
    * undefined once the track has ended, because its descriptor is wiped then. A copy, because
    * the tracker overwrites its own buffer on the next frame and zeroes it when the track ends.
    */
+  /**
+   * A copy of the latest enrollment-grade descriptor of a live track and how many of its frames
+   * were enrollment-grade; a face is captured for enrollment only from such frames.
+   */
+  enrollCaptureOf(trackId: string): { descriptor: Float32Array; frames: number } | undefined {
+    const track = this.tracks.get(trackId);
+    if (track?.enrollCapture === undefined) return undefined;
+    return { descriptor: new Float32Array(track.enrollCapture), frames: track.enrollCaptures };
+  }
+
   descriptorOf(trackId: string): Float32Array | undefined {
     const descriptor = this.tracks.get(trackId)?.descriptor;
     return descriptor === undefined ? undefined : new Float32Array(descriptor);
@@ -186,12 +202,15 @@ export class LaneTracker {
       framesSeen: 1,
       lastDescribedMs: undefined,
       descriptor: undefined,
+      enrollCapture: undefined,
+      enrollCaptures: 0,
       memberTallies: new Map(),
       unknownVotes: 0,
       totalVotes: 0,
       identity: { kind: 'undecided' },
     };
     this.tracks.set(track.id, track);
+    this.keepEnrollCapture(track, face);
     if (face.descriptor !== undefined) {
       this.vote(track, face.descriptor, decision ?? this.decide(face.descriptor), nowMs, events);
     }
@@ -214,7 +233,15 @@ export class LaneTracker {
       this.start(face, nowMs, events, decision);
       return;
     }
+    this.keepEnrollCapture(track, face);
     this.vote(track, face.descriptor, decision, nowMs, events);
+  }
+
+  private keepEnrollCapture(track: Track, face: TrackedFace): void {
+    if (face.descriptor === undefined || !this.isEnrollable(face)) return;
+    if (track.enrollCapture === undefined) track.enrollCapture = new Float32Array(face.descriptor);
+    else track.enrollCapture.set(face.descriptor);
+    track.enrollCaptures++;
   }
 
   private vote(track: Track, descriptor: Float32Array, decision: MatchDecision, nowMs: number, events: TrackerEvent[]): void {
@@ -279,6 +306,7 @@ export class LaneTracker {
   private end(track: Track): TrackLeft {
     // The garbage collector frees memory without clearing it.
     track.descriptor?.fill(0);
+    track.enrollCapture?.fill(0);
     this.tracks.delete(track.id);
     const left: TrackLeft = { type: 'left', trackId: track.id };
     if (track.identity.kind === 'member') left.memberId = track.identity.memberId;

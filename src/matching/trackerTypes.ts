@@ -3,7 +3,7 @@ import type { Box } from '../vision/visionTypes.js';
 import type { MatchDecision } from './matcher.js';
 
 /** What the tracker reads of a detection; a full FaceObservation fits. */
-export type TrackedFace = Pick<FaceObservation, 'box' | 'descriptor'>;
+export type TrackedFace = Pick<FaceObservation, 'box' | 'descriptor'> & Partial<Pick<FaceObservation, 'quality'>>;
 
 export interface TrackerOptions {
   /**
@@ -45,6 +45,8 @@ export interface LaneTrackerInit {
   options: Partial<TrackerOptions> & Pick<TrackerOptions, 'matchThreshold'>;
   /** Gallery search plus match policy, bound by the caller. */
   decide: (descriptor: Float32Array) => MatchDecision;
+  /** Whether a described face is good enough to enroll (the strict gate); none are by default. */
+  isEnrollable?: (face: TrackedFace) => boolean;
 }
 
 export interface TrackRecognized {

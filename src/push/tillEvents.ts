@@ -53,6 +53,61 @@ export interface MemberDeleted extends TillEventBase {
   memberId: string;
 }
 
+export type PaymentChannel = 'wechat' | 'alipay' | 'unionpay' | 'ecny';
+
+/** What the lane scanner read — never the code itself: a payment code is a one-time bearer token. */
+export interface ScanClassified extends TillEventBase {
+  kind: 'payment' | 'member-qr' | 'phone' | 'rejected';
+  channel?: PaymentChannel;
+  /** For member-qr and a phone number that belongs to a member. */
+  memberId?: string;
+  name?: string;
+  tier?: TierView;
+  points?: number;
+  balance?: number;
+  /** For a rejected scan: what the cashier should do. */
+  message?: string;
+}
+
+/** A first-time payer became a member (支付即会员), or a member's face was enrolled. */
+export interface MemberEnrolled extends TillEventBase {
+  memberId: string;
+  name: string;
+  tier: TierView;
+  /** 'payment': created by a first payment; 'face': their face was enrolled with consent. */
+  via: 'payment' | 'face';
+}
+
+export interface PaymentLinked extends TillEventBase {
+  orderId: string;
+  memberId: string;
+  name: string;
+  tier: TierView;
+  /** Yuan paid. */
+  amount: number;
+  pointsEarned: number;
+  points: number;
+  balance: number;
+  /** How the face at the scanner relates to the payer. */
+  face: 'confirmed' | 'consent-requested' | 'enrolled' | 'no-link' | 'conflict';
+}
+
+export interface TierChanged extends TillEventBase {
+  memberId: string;
+  name: string;
+  from: TierView;
+  to: TierView;
+}
+
+/** The till asks the customer; the cashier records the answer with POST /api/lanes/:lane/consents/:requestId. */
+export interface ConsentRequested extends TillEventBase {
+  requestId: string;
+  memberId: string;
+  name: string;
+  /** ISO time after which the captured face is discarded unanswered. */
+  expiresAt: string;
+}
+
 /** Events from the service to a till; the till acknowledges each one through the callback. */
 export interface TillServerToClientEvents {
   'member:recognized': (event: MemberRecognized, ack: () => void) => void;
@@ -60,6 +115,11 @@ export interface TillServerToClientEvents {
   'member:left': (event: MemberLeft, ack: () => void) => void;
   'camera:status': (event: CameraStatus, ack: () => void) => void;
   'member:deleted': (event: MemberDeleted, ack: () => void) => void;
+  'scan:classified': (event: ScanClassified, ack: () => void) => void;
+  'member:enrolled': (event: MemberEnrolled, ack: () => void) => void;
+  'payment:linked': (event: PaymentLinked, ack: () => void) => void;
+  'tier:changed': (event: TierChanged, ack: () => void) => void;
+  'consent:requested': (event: ConsentRequested, ack: () => void) => void;
 }
 
 export type TillEventName = keyof TillServerToClientEvents;

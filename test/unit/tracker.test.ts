@@ -271,3 +271,34 @@ describe('LaneTracker', () => {
     expect(() => newTracker({ trackTimeoutMs: Number.NaN })).toThrow(/trackTimeoutMs/);
   });
 });
+
+describe('enrollment captures', () => {
+  it('keeps the latest enrollment-grade descriptor of a track, counts such frames, and wipes it when the track ends', () => {
+    const tracker = new LaneTracker({
+      lane: 'lane-1',
+      options: { matchThreshold: MATCH_THRESHOLD, trackTimeoutMs: 1000 },
+      decide: fakeDecide,
+      // The stand-in gate: element 2 set means the frame passed the enrollment gate.
+      isEnrollable: (f) => (f.descriptor?.[2] ?? 0) > 0,
+    });
+    const good = (n: number) => {
+      const d = descriptor(STRANGER);
+      d[2] = n;
+      return { box: box(100), descriptor: d };
+    };
+    tracker.update([face(box(100), STRANGER)], 0);
+    const [trackId] = tracker.presentTracks(0, 1000).map((t) => t.trackId);
+    expect(tracker.enrollCaptureOf(trackId!)).toBeUndefined();
+    tracker.update([good(0.1)], 100);
+    tracker.update([face(box(100), STRANGER)], 200);
+    tracker.update([good(0.2)], 300);
+    const capture = tracker.enrollCaptureOf(trackId!)!;
+    expect(capture.frames).toBe(2);
+    expect(capture.descriptor[2]).toBeCloseTo(0.2);
+    capture.descriptor.fill(9); // a copy: the tracker's own is untouched
+    expect(tracker.enrollCaptureOf(trackId!)!.descriptor[2]).toBeCloseTo(0.2);
+    tracker.expire(5000);
+    expect(tracker.enrollCaptureOf(trackId!)).toBeUndefined();
+    expect(tracker.heldDescriptorCount()).toBe(0);
+  });
+});

@@ -1,0 +1,116 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import type { MemberStore } from '../ledger/index.js';
+import type { Checkout } from '../fusion/checkout.js';
+import { issueMemberQr } from '../fusion/memberQrCode.js';
+import { actorOf, requireRole, type TokenVerifier } from './authentication.js';
+import { HttpError } from './httpErrors.js';
+
+export interface CheckoutRoutesDeps {
+  checkout: Checkout;
+  store: MemberStore;
+  verifyToken: TokenVerifier;
+  hasLane: (lane: string) => boolean;
+  memberQrTtlMs: number;
+  jsonBodyBytes: number;
+}
+
+/** Amounts arrive as yuan, a number or a decimal string; the ledger checks the 2-decimal rule. */
+const yuan = z.union([z.number().positive().max(1e9), z.string().regex(/^\d{1,9}(\.\d{1,2})?$/, 'an amount in yuan, e.g. "12.50"')]);
+const id = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+const channel = z.enum(['wechat', 'alipay', 'unionpay', 'ecny']);
+
+const scanInput = z.strictObject({ code: z.string().max(4096) });
+const paymentInput = z.strictObject({
+  orderId: id,
+  lane: z.string().min(1).max(32),
+  channel,
+  appId: z.string().trim().min(1).max(64),
+  payerId: z.string().trim().min(1).max(128),
+  amount: yuan,
+  paidAt: z.iso.datetime({ offset: true }),
+});
+const refundInput = z.strictObject({ refundId: id, amount: yuan });
+const rechargeInput = z.strictObject({ rechargeId: id, amount: yuan });
+const deductionInput = z.strictObject({
+  orderId: id,
+  amount: yuan,
+  confirmation: z.strictObject({ method: z.enum(['till-confirm', 'pin']), staff: z.string().trim().min(1).max(100) }),
+});
+const consentAnswer = z.strictObject({ answer: z.enum(['granted', 'declined']), staff: z.string().trim().min(1).max(100) });
+
+/**
+ * The checkout's HTTP side: lane scanners, the POS / payment gateway, and the till's consent
+ * answers. A scan's code is never echoed back, stored or logged.
+ */
+export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
+  const { checkout, store, verifyToken } = deps;
+  const router = Router();
+  const json = express.json({ limit: deps.jsonBodyBytes, strict: true });
+  const scanner = requireRole(verifyToken, 'device', 'pos', 'admin');
+  const pos = requireRole(verifyToken, 'pos', 'admin');
+  const till = requireRole(verifyToken, 'till', 'admin');
+  const admin = requireRole(verifyToken, 'admin');
+  const lane = (name: string) => {
+    if (!deps.hasLane(name)) throw new HttpError(404, `No lane "${name}".`, 'lane-not-found');
+    return name;
+  };
+
+  router.post('/api/lanes/:lane/scans', scanner, json, async (req, res) => {
+    const l = lane(req.params.lane as string);
+    const { code } = scanInput.parse(req.body);
+    res.json(await checkout.scan(l, code, Date.now()));
+  });
+
+  router.post('/api/payments', pos, json, (req, res) => {
+    const input = paymentInput.parse(req.body);
+    lane(input.lane);
+    const result = checkout.payment({ ...input, paidAtMs: Date.parse(input.paidAt), actor: actorOf(req) });
+    res.status(result.duplicate ? 200 : 201).json({
+      orderId: input.orderId,
+      memberId: result.memberId,
+      created: result.created,
+      duplicate: result.duplicate,
+      discountRateApplied: result.discountRateApplied,
+      pointsEarned: result.pointsEarned,
+      tier: result.tierAfter,
+      face: result.face,
+    });
+  });
+
+  router.post('/api/payments/:orderId/refunds', pos, json, (req, res) => {
+    const orderId = id.parse(req.params.orderId);
+    const input = refundInput.parse(req.body);
+    const result = store.membership.recordRefund({ orderId, refundId: input.refundId, amountYuan: input.amount, actor: actorOf(req) });
+    res.status(result.duplicate ? 200 : 201).json(result);
+  });
+
+  router.post('/api/members/:id/recharges', pos, json, (req, res) => {
+    const input = rechargeInput.parse(req.body);
+    const result = store.membership.recharge({ memberId: req.params.id as string, amountYuan: input.amount, rechargeId: input.rechargeId, actor: actorOf(req) });
+    res.status(result.duplicate ? 200 : 201).json(result);
+  });
+
+  router.post('/api/members/:id/deductions', pos, json, (req, res) => {
+    const input = deductionInput.parse(req.body);
+    const result = store.membership.deduct({ memberId: req.params.id as string, amountYuan: input.amount, orderId: input.orderId, confirmation: input.confirmation });
+    res.status(result.duplicate ? 200 : 201).json(result);
+  });
+
+  router.get('/api/members/:id/qr', admin, (req, res) => {
+    res.json(checkout.issueMemberQrFor(req.params.id as string, deps.memberQrTtlMs, issueMemberQr));
+  });
+
+  router.post('/api/lanes/:lane/consents/:requestId', till, json, (req, res) => {
+    const l = lane(req.params.lane as string);
+    const input = consentAnswer.parse(req.body);
+    res.json(checkout.answerConsent(l, req.params.requestId as string, input.answer, input.staff, actorOf(req)));
+  });
+
+  router.get('/api/reviews', admin, (_req, res) => {
+    const flags = store.audit.list({ limit: 500 }).filter((e) => e.action === 'review.flag');
+    res.json({ reviews: flags.map((e) => ({ at: new Date(e.atMs).toISOString(), memberId: e.subject, ...e.details })) });
+  });
+
+  return router;
+}

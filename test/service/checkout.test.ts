@@ -1,0 +1,175 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type RunningApp } from '../../src/app.js';
+import { settingsSchema } from '../../src/config/settingsSchema.js';
+import { createLogger } from '../../src/core/logger.js';
+import { fakePayerId } from '../../src/fusion/paymentProvider.js';
+import { cameraFrame } from '../../scripts/cameraFrames.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const crop = (file: string) => readFileSync(path.join('test/fixtures/faces', file));
+
+/**
+ * The 支付即会员 story through REST and Socket.IO: a first-time payer becomes a member, consents
+ * at the till, is greeted by face on the next visit, upgrades a tier after spending; a stranger
+ * stays unknown; the payment auth code is found nowhere on disk or in the logs.
+ */
+describe('checkout: payer becomes member, consented face, tiers', () => {
+  let dir: string;
+  let app: RunningApp;
+  let tokens: Record<string, string>;
+  let till: Socket;
+  const logs: string[] = [];
+  const events: { name: string; payload: any }[] = [];
+  const AUTH_CODE_1 = '134567890123456789';
+  const AUTH_CODE_2 = '139876543210456789'; // same last 6 digits: the fake provider's same payer
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'memberlens-checkout-'));
+    const logStream = new PassThrough();
+    logStream.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
+    app = await startApp(
+      settingsSchema.parse({
+        dataDir: dir,
+        logLevel: 'debug',
+        server: { port: 0 },
+        inference: { workers: 2 },
+        lanes: [{ id: 'lane1', camera: { kind: 'http-push' } }],
+        demo: { seedFolder: '' },
+        backup: { intervalHours: 0 },
+        checkout: { consentPolicy: 'confirm', paymentProvider: 'local-fake' },
+        membership: {
+          tiers: [
+            { name: '普通', discountRate: 1, minSpendYuan: 0 },
+            { name: '黄金', discountRate: 0.9, minSpendYuan: 100 },
+          ],
+        },
+      }),
+      createLogger('debug', logStream),
+    );
+    tokens = Object.fromEntries(app.firstStartTokens.map((t) => [t.role, t.token]));
+    till = io(`${app.url}/till`, { auth: { token: tokens.till, lane: 'lane1' }, transports: ['websocket'] });
+    till.onAny((name: string, payload: unknown, ack?: () => void) => {
+      if (name === 'session:mark') return;
+      events.push({ name, payload });
+      ack?.();
+    });
+    await new Promise<void>((r) => till.once('connect', () => r()));
+  });
+
+  afterAll(async () => {
+    till?.close();
+    await app?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const post = async (route: string, body: unknown, role: string) => {
+    const res = await fetch(`${app.url}${route}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens[role]}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const pushFrames = async (file: string | undefined, count: number) => {
+    const frame = file ? await cameraFrame(crop(file), { facePx: 220 }) : await cameraFrame();
+    for (let i = 0; i < count; i++) {
+      await fetch(`${app.url}/api/lanes/lane1/frames`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.device}`, 'content-type': 'image/jpeg' },
+        body: frame,
+      });
+      await sleep(250);
+    }
+  };
+  const eventsNamed = (name: string) => events.filter((e) => e.name === name).map((e) => e.payload);
+  const waitFor = async (name: string, count = 1) => {
+    for (let i = 0; i < 100 && eventsNamed(name).length < count; i++) await sleep(100);
+    return eventsNamed(name);
+  };
+
+  let memberId: string;
+
+  it('turns a first-time payer into a member and asks for face consent at the till', async () => {
+    await pushFrames('amy/amy2.png', 6); // the customer stands at the till
+    const scan = await post('/api/lanes/lane1/scans', { code: AUTH_CODE_1 }, 'device');
+    expect(scan.status).toBe(200);
+    expect(scan.body).toEqual({ kind: 'payment', channel: 'wechat' });
+    await pushFrames('amy/amy2.png', 2);
+    const paid = await post(
+      '/api/payments',
+      { orderId: 'o-1', lane: 'lane1', channel: 'wechat', appId: 'fake-app', payerId: fakePayerId('wechat', AUTH_CODE_1), amount: 58, paidAt: new Date().toISOString() },
+      'pos',
+    );
+    expect(paid.status).toBe(201);
+    expect(paid.body).toMatchObject({ created: true, duplicate: false, pointsEarned: 58, face: 'consent-requested' });
+    memberId = paid.body.memberId;
+    expect((await waitFor('member:enrolled'))[0]).toMatchObject({ memberId, via: 'payment' });
+    expect((await waitFor('payment:linked'))[0]).toMatchObject({ orderId: 'o-1', memberId, face: 'consent-requested', points: 58 });
+    const [request] = await waitFor('consent:requested');
+    expect(request).toMatchObject({ memberId });
+
+    expect((await post(`/api/lanes/lane1/consents/${request.requestId}`, { answer: 'granted', staff: 'lin' }, 'pos')).status).toBe(403);
+    const answered = await post(`/api/lanes/lane1/consents/${request.requestId}`, { answer: 'granted', staff: 'lin' }, 'till');
+    expect(answered.status).toBe(200);
+    expect(answered.body.enrolled).toBe(true);
+    expect((await waitFor('member:enrolled', 2))[1]).toMatchObject({ memberId, via: 'face' });
+    const again = await post(`/api/lanes/lane1/consents/${request.requestId}`, { answer: 'granted', staff: 'lin' }, 'till');
+    expect(again.status).toBe(404);
+  });
+
+  it('greets the member by face on the next visit, with the pre-payment lookup, and upgrades the tier', async () => {
+    await pushFrames(undefined, 8); // the customer leaves
+    await pushFrames('amy/amy3.png', 6); // and comes back
+    const [recognized] = await waitFor('member:recognized');
+    expect(recognized).toMatchObject({ memberId, tier: { name: '普通', discountRate: 1 }, points: 58 });
+
+    const scan = await post('/api/lanes/lane1/scans', { code: AUTH_CODE_2 }, 'device');
+    expect(scan.body).toMatchObject({ kind: 'payment', channel: 'wechat', memberId, tier: { name: '普通' } });
+    const order = { orderId: 'o-2', lane: 'lane1', channel: 'wechat', appId: 'fake-app', payerId: fakePayerId('wechat', AUTH_CODE_2), amount: '60.00', paidAt: new Date().toISOString() };
+    const paid = await post('/api/payments', order, 'pos');
+    expect(paid.body).toMatchObject({ memberId, created: false, face: 'confirmed', tier: '黄金' });
+    expect((await waitFor('tier:changed'))[0]).toMatchObject({ memberId, from: { name: '普通' }, to: { name: '黄金', discountRate: 0.9 } });
+
+    // The gateway retries the same order: counted once. The same order id with other content is refused.
+    const duplicate = await post('/api/payments', order, 'pos');
+    expect(duplicate.status).toBe(200);
+    expect(duplicate.body.duplicate).toBe(true);
+    const conflicting = await post('/api/payments', { ...order, amount: '61.00' }, 'pos');
+    expect(conflicting.status).toBe(409);
+    expect(conflicting.body.error.code).toBe('ORDER_CONFLICT');
+    await sleep(300);
+    expect(eventsNamed('payment:linked')).toHaveLength(2);
+  });
+
+  it('keeps a stranger unknown', async () => {
+    await pushFrames(undefined, 8);
+    const before = eventsNamed('member:recognized').length;
+    await pushFrames('stuart/stuart1.png', 8);
+    await sleep(500);
+    expect(eventsNamed('member:recognized')).toHaveLength(before);
+    expect(eventsNamed('face:unknown').length).toBeGreaterThan(0);
+  });
+
+  it('rejects bad input with clear errors and keeps the auth codes off disk and out of the logs', async () => {
+    expect((await post('/api/lanes/lane1/scans', { code: 'hello' }, 'device')).body).toMatchObject({ kind: 'rejected' });
+    expect((await post('/api/lanes/lane1/scans', { code: AUTH_CODE_1, extra: 1 }, 'device')).status).toBe(400);
+    expect((await post('/api/lanes/nope/scans', { code: AUTH_CODE_1 }, 'device')).status).toBe(404);
+    expect((await post('/api/payments', { orderId: 'o-3', lane: 'lane1', channel: 'wechat', appId: 'a', payerId: 'p', amount: -1, paidAt: 'yesterday' }, 'pos')).status).toBe(400);
+    const huge = await fetch(`${app.url}/api/lanes/lane1/scans`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.device}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ code: '1'.repeat(10 * 1024 * 1024) }),
+    });
+    expect(huge.status).toBe(413);
+    expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+
+    const haystacks = [logs.join(''), ...readdirSync(dir).filter((f) => f.startsWith('memberlens.db')).map((f) => readFileSync(path.join(dir, f)).toString('latin1'))];
+    for (const code of [AUTH_CODE_1, AUTH_CODE_2]) for (const hay of haystacks) expect(hay.includes(code)).toBe(false);
+    expect(logs.join('').length).toBeGreaterThan(1000); // the logs really were captured
+  });
+});
