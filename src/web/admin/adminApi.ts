@@ -8,6 +8,13 @@ export interface MemberDetail extends Member {
   faceConsent: Consent | null;
 }
 
+/** `GET /api/members/:id/qr`. */
+export interface MemberQr {
+  code: string;
+  /** ISO time the code stops working. */
+  expiresAt: string;
+}
+
 /** Mirrors `LaneView` in src/admin/adminApp.ts, which cannot be imported here because it pulls in express. */
 export interface LaneView {
   id: string;
@@ -84,6 +91,11 @@ export class AdminApi {
 
   enrollFromLane(memberId: string, lane: string, consent: ConsentInput): Promise<EnrollAnswer> {
     return this.enroll(memberId, jsonBody({ fromLane: lane, ...consent }));
+  }
+
+  /** A signed, short-lived member QR (`ML1.…`) the member can show at any till instead of a face or phone number. */
+  memberQr(memberId: string): Promise<MemberQr> {
+    return this.call('GET', `/api/members/${encodeURIComponent(memberId)}/qr`);
   }
 
   async deleteFace(memberId: string, faceId: string): Promise<void> {

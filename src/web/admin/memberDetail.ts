@@ -10,6 +10,8 @@ const MAX_PHOTOS = 5;
 /** One member: facts, consent, faces, and the two ways to enroll a face. */
 export class MemberDetailPanel {
   private member: MemberDetail | undefined;
+  private qr: { memberId: string; code: string; expiresAtMs: number } | undefined;
+  private qrTimer: ReturnType<typeof setTimeout> | undefined;
 
   private readonly empty = byTestId('detail-empty');
   private readonly body = byTestId('detail-body');
@@ -22,6 +24,9 @@ export class MemberDetailPanel {
   private readonly laneSelect = byTestId<HTMLSelectElement>('enroll-lane');
   private readonly fromLaneButton = byTestId<HTMLButtonElement>('enroll-from-lane');
   private readonly hint = byTestId('enroll-hint');
+  private readonly qrButton = byTestId<HTMLButtonElement>('member-qr');
+  private readonly qrCode = byTestId('member-qr-code');
+  private readonly qrExpires = byTestId('member-qr-expires');
 
   constructor(
     private readonly api: () => AdminApi,
@@ -35,6 +40,7 @@ export class MemberDetailPanel {
     this.uploadButton.addEventListener('click', () => void this.enrollFromPhotos());
     this.fromLaneButton.addEventListener('click', () => void this.enrollFromLane());
     byTestId('delete-member').addEventListener('click', () => void this.deleteMember());
+    this.qrButton.addEventListener('click', () => void this.showQr());
   }
 
   get shownId(): string | undefined {
@@ -51,6 +57,7 @@ export class MemberDetailPanel {
 
   clear(): void {
     this.member = undefined;
+    this.forgetQr();
     this.body.hidden = true;
     this.empty.hidden = false;
   }
@@ -69,6 +76,7 @@ export class MemberDetailPanel {
     byTestId('member-id').textContent = member.id;
     byTestId('member-phone').textContent = member.phone ?? t('admin.detail.none');
     byTestId('member-created').textContent = formatDateTime(new Date(member.createdAtMs));
+    this.renderQr();
 
     const consent = member.faceConsent;
     byTestId('consent-status').textContent = consent
@@ -101,6 +109,8 @@ export class MemberDetailPanel {
 
   private show(member: MemberDetail): void {
     if (member.id !== this.member?.id) {
+      // One member's code must never sit beside another member's name.
+      this.forgetQr();
       this.consentMethod.value = '';
       this.staff.value = '';
       this.photo.value = '';
@@ -155,6 +165,52 @@ export class MemberDetailPanel {
     } else {
       this.feedback.notice([t('admin.enroll.done', { count: answer.faces.length }), ...rejected]);
     }
+  }
+
+  private async showQr(): Promise<void> {
+    const member = this.member;
+    if (!member) return;
+    this.qrButton.disabled = true;
+    try {
+      const answer = await this.api().memberQr(member.id);
+      const expiresAtMs = Date.parse(answer.expiresAt);
+      // The admin may have opened someone else while the request was out.
+      if (this.member?.id !== member.id) return;
+      this.qr = { memberId: member.id, code: answer.code, expiresAtMs };
+      clearTimeout(this.qrTimer);
+      if (Number.isFinite(expiresAtMs)) {
+        // setTimeout takes at most about 24.8 days; a code lives minutes.
+        this.qrTimer = setTimeout(() => this.renderQr(), Math.min(Math.max(0, expiresAtMs - Date.now()) + 500, 2 ** 31 - 1));
+      }
+      this.renderQr();
+    } catch (err) {
+      this.feedback.error(err);
+    } finally {
+      this.qrButton.disabled = false;
+    }
+  }
+
+  /** The code as text: a QR image would need a library this page does not carry yet. */
+  private renderQr(): void {
+    const qr = this.qr?.memberId === this.member?.id ? this.qr : undefined;
+    const expired = qr !== undefined && Number.isFinite(qr.expiresAtMs) && qr.expiresAtMs <= Date.now();
+    this.qrCode.hidden = !qr || expired;
+    this.qrCode.textContent = qr && !expired ? qr.code : '';
+    this.qrExpires.hidden = !qr;
+    this.qrExpires.dataset.expired = String(expired);
+    this.qrExpires.textContent = !qr
+      ? ''
+      : expired
+        ? t('admin.qr.expired')
+        : Number.isFinite(qr.expiresAtMs)
+          ? t('admin.qr.expires', { when: formatDateTime(new Date(qr.expiresAtMs)) })
+          : '';
+  }
+
+  private forgetQr(): void {
+    clearTimeout(this.qrTimer);
+    this.qr = undefined;
+    this.renderQr();
   }
 
   private async deleteFace(faceId: string): Promise<void> {

@@ -1,37 +1,92 @@
-import type { MemberRecognized } from '../../push/tillEvents.js';
+import type { TierView } from '../../push/tillEvents.js';
 import { byTestId } from '../shared/dom.js';
-import { formatCount, formatDiscount, formatPercent, formatYuan } from '../shared/i18n.js';
+import { formatCount, formatDiscount, formatPercent, formatYuan, t, type MessageKey } from '../shared/i18n.js';
 
 /** Long enough to ring up a basket; the member leaving the camera usually hides it sooner. */
 const CARD_VISIBLE_MS = 20_000;
 
+/** How the member on the card was identified. */
+export type CardVia = 'face' | 'member-qr' | 'phone' | 'payment' | 'enrolled';
+
+/** What the card shows; a face, a scanned code, a payment or a new membership can each fill it. */
+export interface CardView {
+  memberId: string;
+  name: string;
+  tier: TierView;
+  /** Absent when the event that named the member did not carry it; the card then shows a dash, never a guess. */
+  points?: number;
+  /** Stored value in yuan. */
+  balance?: number;
+  via: CardVia;
+  /** Only for a face: 0–1. */
+  confidence?: number;
+  thumbnailUrl?: string;
+  payment?: { amount: number; pointsEarned: number; faceConflict: boolean };
+}
+
+/** Facts about this visit that arrive as their own events, in any order around the payment. */
+export interface CardNotes {
+  newMember: boolean;
+  tierChange?: { to: TierView; upgrade: boolean };
+}
+
 /** The large card the cashier reads the discount, points and balance from. */
 export class MemberCard {
-  private shown: MemberRecognized | undefined;
+  private shown: CardView | undefined;
   private hideTimer: ReturnType<typeof setTimeout> | undefined;
 
   private readonly card = byTestId('popup');
   private readonly idle = byTestId('idle');
   private readonly thumbnail = byTestId<HTMLImageElement>('popup-thumbnail');
   private readonly avatar = byTestId('popup-avatar');
+  private readonly badge = byTestId('new-member-badge');
+  private readonly upgrade = byTestId('tier-upgrade');
+  private readonly paymentLine = byTestId('payment-line');
+  private readonly conflict = byTestId('face-conflict');
+  private readonly confidenceLine = byTestId('popup-confidence-line');
+  private readonly source = byTestId('popup-source');
 
-  constructor() {
+  /** `onVisitEnd` runs when the member's card goes away: their visit, and its notes, are over. */
+  constructor(
+    private readonly notesFor: (memberId: string) => CardNotes,
+    private readonly onVisitEnd: (memberId: string) => void = () => {},
+  ) {
     byTestId('popup-close').addEventListener('click', () => this.hide());
     // A thumbnail that fails to load should not leave a broken-image icon in front of the customer.
     this.thumbnail.addEventListener('error', () => this.showAvatar());
   }
 
-  show(event: MemberRecognized): void {
-    this.shown = event;
+  get showingId(): string | undefined {
+    return this.shown?.memberId;
+  }
+
+  /**
+   * Shows the member. If the card already shows them (a face, then their payment), the new
+   * facts update it in place and what only the earlier event knew — the face's confidence
+   * and thumbnail — stays.
+   */
+  show(view: CardView): void {
+    const previous = this.shown;
+    const same = previous?.memberId === view.memberId;
+    this.shown = same ? merge(previous, view) : view;
     this.render();
     this.card.hidden = false;
     this.idle.hidden = true;
-    // Restart the entrance animation so a new member is noticed even if the card was up.
-    this.card.classList.remove('arrive');
-    void this.card.offsetWidth;
-    this.card.classList.add('arrive');
+    if (!same) {
+      // Restart the entrance animation so a new member is noticed even if the card was up.
+      restartAnimation(this.card, 'arrive');
+    } else if (view.payment) {
+      restartAnimation(this.paymentLine, 'bump');
+    }
     clearTimeout(this.hideTimer);
     this.hideTimer = setTimeout(() => this.hide(), CARD_VISIBLE_MS);
+  }
+
+  /** A tier change for the member on the card; anyone else's waits in the visit notes. */
+  updateTier(memberId: string, tier: TierView): void {
+    if (this.shown?.memberId !== memberId) return;
+    this.shown = { ...this.shown, tier };
+    this.render();
   }
 
   hideIfShowing(memberId: string): void {
@@ -40,26 +95,56 @@ export class MemberCard {
 
   hide(): void {
     clearTimeout(this.hideTimer);
+    const ended = this.shown?.memberId;
     this.shown = undefined;
     this.card.hidden = true;
     this.idle.hidden = false;
     // Drop the face image from memory as well as from view.
     this.thumbnail.removeAttribute('src');
+    if (ended !== undefined) this.onVisitEnd(ended);
   }
 
   /** Repaints in the current language; formats like the discount differ between languages. */
   render(): void {
-    const event = this.shown;
-    if (!event) return;
-    byTestId('popup-name').textContent = event.name;
-    byTestId('popup-tier').textContent = event.tier.name;
-    byTestId('popup-discount').textContent = formatDiscount(event.tier.discountRate);
-    byTestId('popup-points').textContent = formatCount(event.points);
-    byTestId('popup-balance').textContent = formatYuan(event.balance);
-    byTestId('popup-confidence').textContent = formatPercent(event.confidence);
-    this.avatar.textContent = Array.from(event.name)[0] ?? '';
-    if (event.thumbnailUrl) {
-      if (this.thumbnail.getAttribute('src') !== event.thumbnailUrl) this.thumbnail.src = event.thumbnailUrl;
+    const view = this.shown;
+    if (!view) return;
+    const dash = t('till.unknownFigure');
+    byTestId('popup-name').textContent = view.name;
+    byTestId('popup-tier').textContent = view.tier.name;
+    byTestId('popup-discount').textContent = formatDiscount(view.tier.discountRate);
+    byTestId('popup-points').textContent = view.points === undefined ? dash : formatCount(view.points);
+    byTestId('popup-balance').textContent = view.balance === undefined ? dash : formatYuan(view.balance);
+
+    // A face says how sure it is; a code, a phone number or a payment says how the member was found.
+    const byFace = view.confidence !== undefined;
+    this.confidenceLine.hidden = !byFace;
+    byTestId('popup-confidence').textContent = byFace ? formatPercent(view.confidence!) : '';
+    this.source.hidden = byFace;
+    this.source.textContent = byFace ? '' : t(`till.via.${view.via}` satisfies MessageKey);
+    this.source.dataset.via = view.via;
+
+    const notes = this.notesFor(view.memberId);
+    this.badge.hidden = !notes.newMember;
+    this.upgrade.hidden = !notes.tierChange;
+    if (notes.tierChange) {
+      const { to, upgrade } = notes.tierChange;
+      this.upgrade.textContent = t(upgrade ? 'till.upgrade' : 'till.tierChange', { tier: to.name });
+      this.upgrade.dataset.direction = upgrade ? 'up' : 'down';
+    }
+
+    const payment = view.payment;
+    this.card.dataset.rich = String(payment !== undefined);
+    this.paymentLine.hidden = !payment;
+    this.conflict.hidden = !payment?.faceConflict;
+    if (payment) {
+      byTestId('payment-amount').textContent = t('till.paymentAmount', { amount: formatYuan(payment.amount) });
+      byTestId('payment-points').textContent = t('till.pointsEarned', { points: formatCount(payment.pointsEarned) });
+      this.conflict.textContent = t('till.faceConflict');
+    }
+
+    this.avatar.textContent = Array.from(view.name)[0] ?? '';
+    if (view.thumbnailUrl) {
+      if (this.thumbnail.getAttribute('src') !== view.thumbnailUrl) this.thumbnail.src = view.thumbnailUrl;
       this.thumbnail.hidden = false;
       this.avatar.hidden = true;
     } else {
@@ -71,4 +156,25 @@ export class MemberCard {
     this.thumbnail.hidden = true;
     this.avatar.hidden = false;
   }
+}
+
+/** The newer event wins wherever it says something; what it leaves out keeps its earlier value. */
+function merge(earlier: CardView, later: CardView): CardView {
+  return {
+    memberId: later.memberId,
+    name: later.name,
+    tier: later.tier,
+    points: later.points ?? earlier.points,
+    balance: later.balance ?? earlier.balance,
+    via: later.via,
+    confidence: later.confidence ?? earlier.confidence,
+    thumbnailUrl: later.thumbnailUrl ?? earlier.thumbnailUrl,
+    payment: later.payment ?? earlier.payment,
+  };
+}
+
+function restartAnimation(element: HTMLElement, className: string): void {
+  element.classList.remove(className);
+  void element.offsetWidth;
+  element.classList.add(className);
 }

@@ -1,6 +1,5 @@
-import type { MemberRecognized } from '../../push/tillEvents.js';
 import { byTestId, h } from '../shared/dom.js';
-import { formatTime } from '../shared/i18n.js';
+import { formatTime, formatYuan } from '../shared/i18n.js';
 
 /** A shift's worth at a glance; older entries are of no use at the till. */
 const MAX_ENTRIES = 30;
@@ -10,6 +9,18 @@ interface Entry {
   name: string;
   tierName: string;
   at: Date;
+  /** Yuan, for a visit that ended in a linked payment. */
+  amount?: number;
+}
+
+/** One visit as the page reports it: a face, a scanned member code or phone number, or a payment. */
+export interface RecentVisit {
+  memberId: string;
+  name: string;
+  tier: { name: string };
+  /** ISO time from the service's event. */
+  at: string;
+  amount?: number;
 }
 
 /** Who was recognized recently, newest first, so a cashier can recall a member after the card hid. */
@@ -18,12 +29,24 @@ export class RecentList {
   private readonly list = byTestId<HTMLOListElement>('recent-list');
   private readonly empty = byTestId('recent-empty');
 
-  add(event: MemberRecognized): void {
-    const entry: Entry = { memberId: event.memberId, name: event.name, tierName: event.tier.name, at: parseTime(event.at) };
-    // The same person standing at the till is one visit, not a column of repeats.
-    if (this.entries[0]?.memberId === entry.memberId) this.entries[0] = entry;
+  add(visit: RecentVisit): void {
+    const entry: Entry = { memberId: visit.memberId, name: visit.name, tierName: visit.tier.name, at: parseTime(visit.at) };
+    const top = this.entries[0];
+    // The same person standing at the till is one visit, not a column of repeats; their
+    // payment stays on the line when a later sighting of them refreshes it.
+    const amount = visit.amount ?? (top?.memberId === entry.memberId ? top.amount : undefined);
+    if (amount !== undefined) entry.amount = amount;
+    if (top?.memberId === entry.memberId) this.entries[0] = entry;
     else this.entries.unshift(entry);
     this.entries.length = Math.min(this.entries.length, MAX_ENTRIES);
+    this.render();
+  }
+
+  /** A tier change shows on the member's latest line, the one a cashier would look at. */
+  updateTier(memberId: string, tierName: string): void {
+    const entry = this.entries.find((e) => e.memberId === memberId);
+    if (!entry) return;
+    entry.tierName = tierName;
     this.render();
   }
 
@@ -42,6 +65,7 @@ export class RecentList {
           h('time', { className: 'when', text: formatTime(e.at), attrs: { datetime: e.at.toISOString() } }),
           h('span', { className: 'who', text: e.name }),
           h('span', { className: 'tier', text: e.tierName }),
+          h('span', { className: 'amount', text: e.amount === undefined ? '' : formatYuan(e.amount) }),
         ]),
       ),
     );

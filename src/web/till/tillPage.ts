@@ -1,10 +1,14 @@
-import type { CameraStatus } from '../../push/tillEvents.js';
+import type { CameraStatus, ScanClassified } from '../../push/tillEvents.js';
 import { byTestId } from '../shared/dom.js';
 import { installLanguageSwitch, onLanguageChange, t, type MessageKey } from '../shared/i18n.js';
-import { MemberCard } from './memberCard.js';
+import { ConsentDialog } from './consentDialog.js';
+import { MemberCard, type CardView } from './memberCard.js';
 import { RecentList } from './recentList.js';
+import { ScanStatus } from './scanStatus.js';
+import { answerConsent } from './tillApi.js';
 import { TillConnection, type ConnectionState } from './tillConnection.js';
-import { loadTillSettings, saveTillSettings, type TillSettings } from './tillSettings.js';
+import { loadCashier, loadTillSettings, saveCashier, saveTillSettings, type TillSettings } from './tillSettings.js';
+import { VisitNotes } from './visitNotes.js';
 
 /** Long enough to glance at, short enough not to pile up while a queue walks past. */
 const UNKNOWN_HINT_MS = 5_000;
@@ -30,8 +34,18 @@ const CONNECTION_TONE: Record<PageConnectionState['kind'], 'idle' | 'ok' | 'warn
   unavailable: 'bad',
 };
 
-const card = new MemberCard();
+const notes = new VisitNotes();
+const card = new MemberCard(
+  (memberId) => notes.get(memberId),
+  (memberId) => notes.forget(memberId),
+);
 const recent = new RecentList();
+const scanStatus = new ScanStatus();
+const consent = new ConsentDialog((request, answer) => {
+  // The till token the screen connects with; the request names its own lane.
+  if (!settings) return Promise.reject(new Error(t('conn.unconfigured')));
+  return answerConsent({ lane: request.lane, token: settings.token, requestId: request.requestId }, { answer, staff: loadCashier() });
+});
 const connectionStatus = byTestId('connection-status');
 const connectionProblem = byTestId('connection-problem');
 const cameraStatus = byTestId('camera-status');
@@ -41,6 +55,7 @@ const setupDialog = byTestId<HTMLDialogElement>('setup-dialog');
 const setupForm = byTestId<HTMLFormElement>('setup-form');
 const setupLane = byTestId<HTMLInputElement>('setup-lane');
 const setupToken = byTestId<HTMLInputElement>('setup-token');
+const setupCashier = byTestId<HTMLInputElement>('setup-cashier');
 
 let settings: TillSettings | undefined = loadTillSettings();
 let connectionState: PageConnectionState = { kind: 'unconfigured' };
@@ -50,15 +65,63 @@ let unknownTimer: ReturnType<typeof setTimeout> | undefined;
 const connection = new TillConnection(
   {
     'member:recognized': (event) => {
-      card.show(event);
+      const view: CardView = {
+        memberId: event.memberId,
+        name: event.name,
+        tier: event.tier,
+        points: event.points,
+        balance: event.balance,
+        via: 'face',
+        confidence: event.confidence,
+      };
+      if (event.thumbnailUrl) view.thumbnailUrl = event.thumbnailUrl;
+      supersedeMemberScan(event.memberId);
+      card.show(view);
       recent.add(event);
     },
+    'scan:classified': (event) => showScan(event),
+    'payment:linked': (event) => {
+      // The payment concludes whatever the scanner read; its line now says more than the status did.
+      scanStatus.hide();
+      card.show({
+        memberId: event.memberId,
+        name: event.name,
+        tier: event.tier,
+        points: event.points,
+        balance: event.balance,
+        via: 'payment',
+        payment: { amount: event.amount, pointsEarned: event.pointsEarned, faceConflict: event.face === 'conflict' },
+      });
+      recent.add(event);
+    },
+    'member:enrolled': (event) => {
+      if (event.via === 'face') {
+        // The cashier just pressed 同意 (or an admin enrolled the face); one quiet line is enough.
+        scanStatus.show('face-enrolled', 'ok', () => t('scan.faceEnrolled', { name: event.name }), event.memberId);
+        return;
+      }
+      notes.markNewMember(event.memberId);
+      if (card.showingId === event.memberId) card.render();
+      // A brand-new member has no figures worth guessing; the payment that follows fills them in.
+      else {
+        supersedeMemberScan(event.memberId);
+        card.show({ memberId: event.memberId, name: event.name, tier: event.tier, via: 'enrolled' });
+      }
+    },
+    'tier:changed': (event) => {
+      notes.markTierChange(event.memberId, event.from, event.to);
+      card.updateTier(event.memberId, event.to);
+      recent.updateTier(event.memberId, event.to.name);
+    },
+    'consent:requested': (event) => consent.enqueue(event),
     'member:left': (event) => {
       if (event.memberId) card.hideIfShowing(event.memberId);
     },
     'member:deleted': (event) => {
       card.hideIfShowing(event.memberId);
       recent.removeMember(event.memberId);
+      notes.forget(event.memberId);
+      consent.drop((request) => request.memberId === event.memberId);
     },
     'face:unknown': () => {
       unknownHint.hidden = false;
@@ -75,6 +138,53 @@ const connection = new TillConnection(
     renderConnection();
   },
 );
+
+const SCAN_TONE: Record<ScanClassified['kind'], 'info' | 'ok' | 'warn'> = {
+  payment: 'info',
+  'member-qr': 'ok',
+  phone: 'ok',
+  rejected: 'warn',
+};
+
+/**
+ * What the scanner read. A member code, a member's phone number, or the payment code of a
+ * payer the service already knows also brings up the member's card, before the payment.
+ */
+function showScan(event: ScanClassified): void {
+  const { kind, memberId, name, tier } = event;
+  const member = kind !== 'rejected' && memberId && name && tier ? { memberId, name, tier } : undefined;
+  if (kind === 'rejected') {
+    const message = event.message;
+    scanStatus.show(kind, SCAN_TONE[kind], () => message || t('scan.rejected'));
+    return;
+  }
+  if (kind === 'payment') {
+    const channel = event.channel;
+    scanStatus.show(
+      kind,
+      SCAN_TONE[kind],
+      () => (channel ? t('scan.payment', { channel: t(`channel.${channel}` satisfies MessageKey) }) : t('scan.paymentNoChannel')),
+      member?.memberId,
+    );
+  } else if (member) {
+    scanStatus.show(kind, SCAN_TONE[kind], () => t(`scan.${kind}` satisfies MessageKey, { name: member.name }), member.memberId);
+  } else {
+    // A phone number that is nobody's: the cashier can offer to sign the customer up.
+    scanStatus.show('no-member', 'warn', () => t('scan.noMember'));
+  }
+  if (!member) return;
+  const view: CardView = { ...member, via: kind === 'payment' ? 'payment' : kind };
+  if (event.points !== undefined) view.points = event.points;
+  if (event.balance !== undefined) view.balance = event.balance;
+  card.show(view);
+  recent.add({ ...member, at: event.at });
+}
+
+/** "会员码 · 李雷" above someone else's card would tell the cashier the wrong name. */
+function supersedeMemberScan(memberId: string): void {
+  const named = scanStatus.memberId;
+  if (named !== undefined && named !== memberId) scanStatus.hide();
+}
 
 function renderConnection(): void {
   const state = connectionState;
@@ -105,12 +215,16 @@ function start(next: TillSettings): void {
   cameraStatus.dataset.tone = 'idle';
   cameraStatus.textContent = t('camera.unknown');
   card.hide();
+  scanStatus.hide();
+  // Questions for another lane cannot be answered from this one.
+  consent.drop((request) => request.lane !== next.lane);
   connection.connect(next);
 }
 
 function openSetup(): void {
   setupLane.value = settings?.lane ?? '';
   setupToken.value = settings?.token ?? '';
+  setupCashier.value = loadCashier();
   byTestId('setup-cancel').hidden = !settings;
   setupDialog.showModal();
 }
@@ -118,6 +232,7 @@ function openSetup(): void {
 setupForm.addEventListener('submit', () => {
   const next = { lane: setupLane.value.trim(), token: setupToken.value.trim() };
   saveTillSettings(next);
+  saveCashier(setupCashier.value);
   start(next);
 });
 byTestId('setup-cancel').addEventListener('click', () => setupDialog.close());
@@ -131,6 +246,8 @@ installLanguageSwitch(byTestId<HTMLButtonElement>('lang-switch'));
 onLanguageChange(() => {
   card.render();
   recent.render();
+  scanStatus.render();
+  consent.render();
   renderConnection();
   renderCamera();
 });

@@ -11,6 +11,12 @@ export interface TillSettings {
 
 const LANE_KEY = 'memberlens.till.lane';
 const TOKEN_KEY = 'memberlens.till.token';
+const CASHIER_KEY = 'memberlens.till.cashier';
+
+/** Who records a consent when nobody has named the cashier on this screen. */
+export const DEFAULT_CASHIER = 'till';
+/** The service keeps a staff name to this length; longer would be refused. */
+export const MAX_CASHIER_LENGTH = 100;
 
 export function loadTillSettings(): TillSettings | undefined {
   const url = new URL(location.href);
@@ -32,6 +38,19 @@ export function saveTillSettings(settings: TillSettings): void {
     localStorage.setItem(TOKEN_KEY, settings.token);
   } catch {
     // Storage disabled by policy: the till works until the next reload.
+  }
+}
+
+/** The staff name recorded with a customer's consent answer. */
+export function loadCashier(): string {
+  return readStored(CASHIER_KEY)?.trim() || DEFAULT_CASHIER;
+}
+
+export function saveCashier(name: string): void {
+  try {
+    localStorage.setItem(CASHIER_KEY, name.trim().slice(0, MAX_CASHIER_LENGTH) || DEFAULT_CASHIER);
+  } catch {
+    // As above: remembered until the next reload only.
   }
 }
 
