@@ -35,9 +35,9 @@ const service = await startServiceProcess({
 const { url, tokens } = service;
 const events: { name: string; payload: any }[] = [];
 const till = io(`${url}/till`, { auth: { token: tokens.till, lane: 'counter' }, transports: ['websocket'] });
-till.onAny((name: string, payload: unknown, ack?: () => void) => {
+till.onAny((name: string, payload: unknown, ack?: unknown) => {
   if (name !== 'session:mark') events.push({ name, payload });
-  ack?.();
+  if (typeof ack === 'function') ack();
 });
 await new Promise<void>((r) => till.once('connect', () => r()));
 
