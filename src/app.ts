@@ -51,6 +51,8 @@ export interface RunningApp {
   firstStartTokens: IssuedToken[];
   core: RecognitionCore;
   metrics: ServiceMetrics;
+  /** The HTTP routes, for tests that walk every one of them. */
+  adminApp: ReturnType<typeof createAdminApp>;
   stop(): Promise<void>;
 }
 
@@ -268,6 +270,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
       },
       webDir: WEB_DIR,
       limits: { jsonBodyBytes: settings.server.jsonBodyLimitBytes, imageBodyBytes: settings.vision.maxImageBytes },
+      security: settings.security,
     });
     httpServer.on('request', app);
 
@@ -301,7 +304,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
     const { port } = httpServer.address() as AddressInfo;
     const url = `http://${settings.server.host === '0.0.0.0' ? '127.0.0.1' : settings.server.host}:${port}`;
     log.info({ url, lanes: [...lanes.keys()], backend: core.analyzer.backend }, 'memberlens is running');
-    return { url, port, firstStartTokens, core, metrics, stop: stopAll };
+    return { url, port, firstStartTokens, core, metrics, adminApp: app, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

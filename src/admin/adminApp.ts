@@ -6,8 +6,12 @@ import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { MemberStore } from '../ledger/index.js';
 import type { Enrollment, EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
-import { actorOf, requireRole, type TokenVerifier } from './authentication.js';
+import { auditRoutes } from './auditRoutes.js';
+import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError, errorHandler } from './httpErrors.js';
+import { recordAdminLogins } from './loginAudit.js';
+import { perMinuteLimit } from './rateLimits.js';
+import { assertRoutesDeclared } from './routeRoles.js';
 
 export interface LaneView {
   id: string;
@@ -38,6 +42,15 @@ export interface AdminAppDeps {
   onMemberDeleted: (memberId: string) => void;
   webDir: string;
   limits: { jsonBodyBytes: number; imageBodyBytes: number };
+  security: SecuritySettings;
+}
+
+/** The `security` settings the HTTP layer applies. */
+export interface SecuritySettings {
+  enrollPerMinute: number;
+  pushedFramesPerMinute: number;
+  loginAuditWindowMs: number;
+  auditRetentionDays: number;
 }
 
 const memberInput = z.strictObject({
@@ -79,8 +92,16 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     }),
   );
 
-  const admin = requireRole(verifyToken, 'admin');
-  const camera = requireRole(verifyToken, 'device', 'admin');
+  // Roles per route come from ROUTE_ROLES; a route missing there fails the check at the end.
+  const allow = routeGuard(verifyToken);
+  // Both run face detection and description on the shared inference workers.
+  const enrollLimit = perMinuteLimit({ what: 'face enrollments', perMinute: deps.security.enrollPerMinute, setting: 'security.enrollPerMinute' });
+  const frameLimit = perMinuteLimit({
+    what: 'pushed frames for this lane',
+    perMinute: deps.security.pushedFramesPerMinute,
+    setting: 'security.pushedFramesPerMinute',
+    scope: (req) => `lane:${req.params.lane as string}`,
+  });
   const json = express.json({ limit: deps.limits.jsonBodyBytes, strict: true });
   const rawImage = express.raw({ type: IMAGE_TYPES, limit: deps.limits.imageBodyBytes });
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: deps.limits.imageBodyBytes, files: 5, fields: 10 } });
@@ -89,23 +110,25 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     res.json({ status: 'ok', ...deps.health() });
   });
 
-  app.get('/metrics', admin, async (_req, res) => {
+  app.use(recordAdminLogins({ verify: verifyToken, audit: store.audit, windowMs: deps.security.loginAuditWindowMs }));
+
+  app.get('/metrics', allow('GET /metrics'), async (_req, res) => {
     const { contentType, body } = await deps.metrics();
     res.type(contentType).send(body);
   });
 
-  app.post('/api/members', admin, json, (req, res) => {
+  app.post('/api/members', allow('POST /api/members'), json, (req, res) => {
     const input = memberInput.parse(req.body);
     const { member } = store.enrollMember({ actor: actorOf(req), name: input.name, phone: input.phone ?? null });
     res.status(201).json(member);
   });
 
-  app.get('/api/members', admin, (req, res) => {
+  app.get('/api/members', allow('GET /api/members'), (req, res) => {
     const q = listQuery.parse(req.query);
     res.json({ members: store.members.list({ query: q.query, limit: q.limit, offset: q.offset }), limit: q.limit, offset: q.offset });
   });
 
-  app.get('/api/members/:id', admin, (req, res) => {
+  app.get('/api/members/:id', allow('GET /api/members/:id'), (req, res) => {
     const member = store.members.get(req.params.id as string);
     if (!member) throw notFound(req.params.id as string);
     res.json({
@@ -116,14 +139,14 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     });
   });
 
-  app.delete('/api/members/:id', admin, (req, res) => {
+  app.delete('/api/members/:id', allow('DELETE /api/members/:id'), (req, res) => {
     const id = req.params.id as string;
     if (!enrollment.deleteMember(id, actorOf(req))) throw notFound(id);
     deps.onMemberDeleted(id);
     res.status(204).end();
   });
 
-  app.post('/api/members/:id/faces', admin, rawImage, upload.array('photo', 5), json, async (req, res) => {
+  app.post('/api/members/:id/faces', allow('POST /api/members/:id/faces'), enrollLimit, rawImage, upload.array('photo', 5), json, async (req, res) => {
     const memberId = req.params.id as string;
     if (!store.members.get(memberId)) throw notFound(memberId);
     const { images, fields } = imagesOf(req, lanes);
@@ -134,7 +157,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     res.status(result.faces.length > 0 ? 201 : 422).json({ faces: result.faces, rejected: result.rejected });
   });
 
-  app.delete('/api/members/:id/faces/:faceId', admin, (req, res) => {
+  app.delete('/api/members/:id/faces/:faceId', allow('DELETE /api/members/:id/faces/:faceId'), (req, res) => {
     const { id, faceId } = req.params as { id: string; faceId: string };
     const face = store.faces.get(faceId);
     if (!face || face.memberId !== id) throw new HttpError(404, `Member ${id} has no face ${faceId}.`, 'face-not-found');
@@ -143,12 +166,13 @@ export function createAdminApp(deps: AdminAppDeps): Express {
   });
 
   app.use(deps.checkoutRoutes);
+  app.use(auditRoutes({ store, allow, auditRetentionDays: deps.security.auditRetentionDays }));
 
-  app.get('/api/lanes', admin, (_req, res) => {
+  app.get('/api/lanes', allow('GET /api/lanes'), (_req, res) => {
     res.json({ lanes: lanes.list() });
   });
 
-  app.post('/api/lanes/:lane/frames', camera, rawImage, (req, res) => {
+  app.post('/api/lanes/:lane/frames', allow('POST /api/lanes/:lane/frames'), frameLimit, rawImage, (req, res) => {
     const lane = req.params.lane as string;
     if (!lanes.has(lane)) throw new HttpError(404, `No lane "${lane}"; known lanes: ${lanes.list().map((l) => l.id).join(', ')}.`, 'lane-not-found');
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
@@ -167,6 +191,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
 
   app.use((req, _res, next) => next(new HttpError(404, `No route ${req.method} ${req.path}.`, 'not-found')));
   app.use(errorHandler(deps.log));
+  assertRoutesDeclared(app);
   return app;
 }
 

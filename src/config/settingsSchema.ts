@@ -249,6 +249,19 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    security: z
+      .object({
+        enrollPerMinute: z.number().int().min(1).default(30)
+          .describe('Face enrollment requests (POST /api/members/:id/faces) one token may make per minute; more get 429 rate-limited'),
+        pushedFramesPerMinute: z.number().int().min(1).default(1200)
+          .describe('Frames one token may push to one lane per minute (POST /api/lanes/:lane/frames, each runs face identification); 1200 = 20 fps'),
+        loginAuditWindowMs: z.number().int().min(60_000).default(12 * 3_600_000)
+          .describe('An admin token\'s use is written to the processing log as a login at most once per this long'),
+        auditRetentionDays: z.number().int().min(1095).default(1095)
+          .describe('The processing log is kept at least this long (3 years minimum); GET /api/audit/retention counts entries past it'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

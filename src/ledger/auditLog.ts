@@ -15,6 +15,15 @@ export interface AuditListQuery {
   limit: number;
 }
 
+/** One page of an export: entries in [sinceMs, untilMs) with ids in (afterId, throughId], oldest first. */
+export interface AuditPageQuery {
+  sinceMs: EpochMs;
+  untilMs: EpochMs;
+  afterId: number;
+  throughId: number;
+  limit: number;
+}
+
 interface AuditRow {
   id: number;
   at_ms: number;
@@ -28,6 +37,9 @@ interface AuditRow {
 export class AuditLog {
   readonly #insert;
   readonly #list;
+  readonly #page;
+  readonly #latest;
+  readonly #olderThan;
 
   constructor(
     db: SqliteDatabase,
@@ -38,6 +50,16 @@ export class AuditLog {
     );
     this.#list = db.prepare<[number, number], AuditRow>(
       'SELECT id, at_ms, actor, action, subject, details FROM audit_log WHERE at_ms >= ? ORDER BY id LIMIT ?',
+    );
+    this.#page = db.prepare<[number, number, number, number, number], AuditRow>(
+      'SELECT id, at_ms, actor, action, subject, details FROM audit_log WHERE at_ms >= ? AND at_ms < ? AND id > ? AND id <= ? ORDER BY id LIMIT ?',
+    );
+    // Bounded below by time so the at_ms index limits the scan to the window asked about.
+    this.#latest = db.prepare<[number, string, string], AuditRow>(
+      'SELECT id, at_ms, actor, action, subject, details FROM audit_log WHERE at_ms >= ? AND action = ? AND actor = ? ORDER BY at_ms DESC, id DESC LIMIT 1',
+    );
+    this.#olderThan = db.prepare<[number], { n: number; oldest: number | null }>(
+      'SELECT count(*) AS n, min(at_ms) AS oldest FROM audit_log WHERE at_ms < ?',
     );
   }
 
@@ -54,6 +76,26 @@ export class AuditLog {
 
   list(query: AuditListQuery): AuditEntry[] {
     return this.#list.all(query.sinceMs ?? 0, query.limit).map(toEntry);
+  }
+
+  /**
+   * Pages by id rather than holding a cursor open: a streaming export waits on the network
+   * between pages, and an open better-sqlite3 iterator would block every other statement.
+   */
+  page(query: AuditPageQuery): AuditEntry[] {
+    return this.#page.all(query.sinceMs, query.untilMs, query.afterId, query.throughId, query.limit).map(toEntry);
+  }
+
+  /** The newest entry of this action by this actor at or after `sinceMs`. */
+  latest(action: AuditAction, actor: string, sinceMs: EpochMs): AuditEntry | undefined {
+    const row = this.#latest.get(sinceMs, action, actor);
+    return row && toEntry(row);
+  }
+
+  /** How many entries are older than `beforeMs`, and when the oldest of them was written. */
+  countOlderThan(beforeMs: EpochMs): { count: number; oldestAtMs: EpochMs | null } {
+    const row = this.#olderThan.get(beforeMs)!;
+    return { count: row.n, oldestAtMs: row.oldest };
   }
 }
 

@@ -11,7 +11,8 @@ export type {
 export type { MemberRepository, CreateMemberInput, ListMembersQuery } from './memberRepository.js';
 export type { FaceRepository, AddFaceInput } from './faceRepository.js';
 export type { ConsentRepository, ConsentWithdrawal, GrantConsentInput } from './consentRepository.js';
-export type { AuditLog, AuditListQuery, AuditRecordInput } from './auditLog.js';
+export type { AuditLog, AuditListQuery, AuditPageQuery, AuditRecordInput } from './auditLog.js';
+export { AUDIT_CSV_HEADER, auditCsvRow } from './auditExport.js';
 export { loadFaceKey, FACE_KEY_ENV, type LoadFaceKeyOptions } from './faceKey.js';
 export { LedgerError, type LedgerErrorCode } from './ledgerErrors.js';
 export { DESCRIPTOR_LENGTH } from './descriptorCodec.js';

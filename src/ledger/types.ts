@@ -67,7 +67,9 @@ export type AuditAction =
   | 'points.redeem'
   // Checkout: a face that matched one member stood at the scanner while another paid.
   | 'review.flag'
-  | 'consent.decline';
+  | 'consent.decline'
+  // An admin token used over HTTP; written at most once per token per security.loginAuditWindowMs.
+  | 'login';
 
 export type AuditDetails = Record<string, unknown>;
 

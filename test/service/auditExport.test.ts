@@ -1,0 +1,209 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type RunningApp } from '../../src/app.js';
+import { settingsSchema } from '../../src/config/settingsSchema.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { Role } from '../../src/ledger/index.js';
+
+const HEADER = ['at', 'actor', 'action', 'subject', 'details'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Strict RFC 4180: CRLF after every record, quotes only around a whole field, a quote inside
+ * doubled. A bare quote, CR or LF outside quotes is an error, so a field the exporter forgot to
+ * quote fails here instead of splitting silently.
+ */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let fieldStarted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c !== '"') field += c;
+      else if (text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else {
+        quoted = false;
+        if (i + 1 < text.length && text[i + 1] !== ',' && text[i + 1] !== '\r') throw new Error(`text after a closing quote at ${i}`);
+      }
+    } else if (c === '"' && !fieldStarted) {
+      quoted = true;
+      fieldStarted = true;
+    } else if (c === ',') {
+      row.push(field);
+      field = '';
+      fieldStarted = false;
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      fieldStarted = false;
+      i++;
+    } else if (c === '"' || c === '\r' || c === '\n') {
+      throw new Error(`unquoted ${JSON.stringify(c)} at ${i}`);
+    } else {
+      field += c;
+      fieldStarted = true;
+    }
+  }
+  if (quoted || fieldStarted || row.length > 0) throw new Error('the last record does not end with CRLF');
+  return rows;
+}
+
+describe('processing log export', () => {
+  let dir: string;
+  let app: RunningApp;
+  let tokens: Record<Role, string>;
+  let adminActor: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'memberlens-audit-'));
+    app = await startApp(
+      settingsSchema.parse({
+        dataDir: dir,
+        logLevel: 'silent',
+        server: { port: 0 },
+        inference: { workers: 1 },
+        lanes: [{ id: 'lane1', camera: { kind: 'http-push' } }],
+        demo: { seedFolder: '' },
+        backup: { intervalHours: 0 },
+      }),
+      createLogger('silent'),
+    );
+    tokens = Object.fromEntries(app.firstStartTokens.map((t) => [t.role, t.token])) as Record<Role, string>;
+    adminActor = `admin:${app.firstStartTokens.find((t) => t.role === 'admin')!.id}`;
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const get = (route: string, token: string | null = tokens.admin) =>
+    fetch(`${app.url}${route}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  async function exportRows(query = ''): Promise<{ rows: string[][]; res: Response }> {
+    const res = await get(`/api/audit.csv${query}`);
+    expect(res.status).toBe(200);
+    // Read as bytes: Response.text() would drop the BOM this checks for.
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const rows = parseCsv(bytes.subarray(3).toString('utf8'));
+    expect(rows[0]).toEqual(HEADER);
+    for (const row of rows) expect(row).toHaveLength(HEADER.length);
+    return { rows: rows.slice(1), res };
+  }
+
+  it('exports entries whose fields hold commas, quotes and line breaks, and reads them back unchanged', async () => {
+    const created = await fetch(`${app.url}/api/members`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Lin' }),
+    });
+    expect(created.status).toBe(201);
+    const { id: memberId } = (await created.json()) as { id: string };
+    const awkwardActor = 'staff:Lin, "Boss"\r\nnight shift';
+    const awkwardDetails = { staff: '王, "老王"\nsecond line', note: 'a,b' };
+    app.core.store.audit.record({ actor: awkwardActor, action: 'consent.grant', subject: memberId, details: awkwardDetails });
+    app.core.store.audit.record({ actor: '=HYPERLINK("http://example.invalid")', action: 'member.delete', subject: 'm_gone' });
+
+    const { rows, res } = await exportRows();
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv; charset=utf-8/);
+    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="?memberlens-audit-\d{4}-\d{2}-\d{2}\.csv"?$/);
+
+    const awkward = rows.find((r) => r[2] === 'consent.grant')!;
+    expect(awkward[1]).toBe(awkwardActor);
+    expect(awkward[3]).toBe(memberId);
+    expect(JSON.parse(awkward[4]!)).toEqual(awkwardDetails);
+    expect(new Date(awkward[0]!).toISOString()).toBe(awkward[0]);
+    // Spreadsheets would run this as a formula; the export keeps it text.
+    expect(rows.find((r) => r[2] === 'member.delete')![1]).toBe(`'=HYPERLINK("http://example.invalid")`);
+    expect(rows.find((r) => r[2] === 'member.create')).toEqual([expect.any(String), adminActor, 'member.create', memberId, '']);
+  });
+
+  it('records the export in the log: the last row of its own file, and in the next export', async () => {
+    const { rows } = await exportRows();
+    const own = rows[rows.length - 1]!;
+    expect(own.slice(1, 4)).toEqual([adminActor, 'export', '']);
+    expect(JSON.parse(own[4]!)).toEqual({ format: 'csv', since: null, until: null });
+
+    const since = new Date(Date.parse(own[0]!)).toISOString();
+    const next = await exportRows(`?since=${encodeURIComponent(since)}`);
+    expect(next.rows.filter((r) => r[2] === 'export').length).toBeGreaterThanOrEqual(2);
+    expect(JSON.parse(next.rows[next.rows.length - 1]![4]!)).toEqual({ format: 'csv', since, until: null });
+  });
+
+  it('keeps to since (inclusive) and until (exclusive) and pages through a long log in id order', async () => {
+    await sleep(5);
+    const from = Date.now();
+    // One transaction: 1,200 fsyncs would only slow the test down. More rows than one export page (500).
+    app.core.store.inTransaction(() => {
+      for (let i = 0; i < 1_200; i++) app.core.store.audit.record({ actor: 'system:test', action: 'match', subject: `m_${i}`, details: { confidence: 0.9 } });
+    });
+    await sleep(5);
+    const to = Date.now();
+    await sleep(5);
+    app.core.store.audit.record({ actor: 'system:test', action: 'match', subject: 'm_after' });
+
+    const { rows } = await exportRows(`?since=${new Date(from).toISOString()}&until=${new Date(to).toISOString()}`);
+    expect(rows.map((r) => r[3])).toEqual(Array.from({ length: 1_200 }, (_, i) => `m_${i}`));
+    for (const r of rows) {
+      expect(Date.parse(r[0]!)).toBeGreaterThanOrEqual(from);
+      expect(Date.parse(r[0]!)).toBeLessThan(to);
+    }
+  });
+
+  it('never carries face data', async () => {
+    const { rows } = await exportRows();
+    for (const [, , , , details] of rows) {
+      if (!details) continue;
+      expect(details).not.toMatch(/descriptor|embedding|phone|payer/i);
+      expect(details).not.toMatch(/\[(\s*-?\d+(\.\d+)?(e-?\d+)?\s*,){63,}/i);
+    }
+  });
+
+  it('refuses bad ranges and every token but admin', async () => {
+    for (const query of ['?since=yesterday', '?since=2025-02-01&until=2025-01-01', '?from=2025-01-01']) {
+      const res = await get(`/api/audit.csv${query}`);
+      expect(res.status, query).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid-input');
+    }
+    expect((await get('/api/audit.csv', null)).status).toBe(401);
+    for (const role of ['till', 'pos', 'device'] as const) {
+      const res = await get('/api/audit.csv', tokens[role]);
+      expect(res.status, role).toBe(403);
+      expect(await res.json()).toEqual({ error: { code: 'forbidden', message: expect.any(String) } });
+    }
+  });
+
+  it('writes an admin token\'s use as one login per window, not one per request', () => {
+    const logins = app.core.store.audit.list({ limit: 100_000 }).filter((e) => e.action === 'login');
+    expect(logins.map((e) => e.actor)).toEqual([adminActor]);
+  });
+
+  it('counts entries past the retention period, which the append-only log still refuses to delete', async () => {
+    const fresh = (await (await get('/api/audit/retention')).json()) as Record<string, unknown>;
+    expect(fresh).toMatchObject({ retentionDays: 1095, expiredEntries: 0, oldestExpiredAt: null, deletion: 'kept' });
+
+    // An entry from before the retention period, as a store running since then would hold.
+    const db = new Database(path.join(dir, 'memberlens.db'));
+    try {
+      const oldMs = Date.now() - 1_100 * 86_400_000;
+      db.prepare("INSERT INTO audit_log (at_ms, actor, action) VALUES (?, 'system:test', 'match')").run(oldMs);
+      const aged = (await (await get('/api/audit/retention')).json()) as Record<string, unknown>;
+      expect(aged).toMatchObject({ expiredEntries: 1, oldestExpiredAt: new Date(oldMs).toISOString() });
+      expect(() => db.prepare('DELETE FROM audit_log WHERE at_ms = ?').run(oldMs)).toThrow(/append-only/);
+    } finally {
+      db.close();
+    }
+    expect((await get('/api/audit/retention', tokens.till)).status).toBe(403);
+  });
+});
