@@ -301,6 +301,15 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
     }, 1000);
     housekeeping.unref();
     stops.push(() => clearInterval(housekeeping));
+    stops.push(scheduleMembershipJobs(core, log));
+    metrics.onScrape(() => {
+      metrics.paymentLinks.reset();
+      for (const lane of lanes.values()) {
+        const stats = lane.fusion.stats();
+        for (const [outcome, n] of Object.entries(stats.byKind)) if (outcome !== 'no-link') metrics.paymentLinks.set({ lane: lane.id, outcome, reason: '' }, n);
+        for (const [reason, n] of Object.entries(stats.noLinkByReason)) metrics.paymentLinks.set({ lane: lane.id, outcome: 'no-link', reason }, n);
+      }
+    });
     const { port } = httpServer.address() as AddressInfo;
     const url = `http://${settings.server.host === '0.0.0.0' ? '127.0.0.1' : settings.server.host}:${port}`;
     log.info({ url, lanes: [...lanes.keys()], backend: core.analyzer.backend }, 'memberlens is running');
@@ -384,6 +393,28 @@ function scheduleBackups(settings: Settings, core: RecognitionCore, log: Logger)
     clearInterval(timer);
     await running;
   };
+}
+
+/**
+ * Tier downgrades happen at period end and points expire oldest first; both are idempotent,
+ * so an hourly run catches up after the PC was off without ever doing anything twice.
+ */
+function scheduleMembershipJobs(core: RecognitionCore, log: Logger): () => void {
+  const run = () => {
+    try {
+      const expired = core.store.membership.expirePoints();
+      const changes = core.store.membership.evaluateTierAtPeriodEnd();
+      if (expired.pointsExpired > 0 || changes.length > 0) {
+        log.info({ pointsExpired: expired.pointsExpired, tierChanges: changes.length }, 'membership period jobs ran');
+      }
+    } catch (err) {
+      log.error({ err }, 'membership period jobs failed; they run again in an hour');
+    }
+  };
+  run();
+  const timer = setInterval(run, 3_600_000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 function round3(v: number): number {

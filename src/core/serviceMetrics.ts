@@ -27,12 +27,26 @@ export class ServiceMetrics {
   readonly recognitions = new Counter({ name: 'memberlens_recognitions_total', help: 'Members recognized (popups sent)', labelNames: ['lane'], registers: [this.registry] });
   readonly unknowns = new Counter({ name: 'memberlens_unknown_faces_total', help: 'Stable unknown faces', labelNames: ['lane'], registers: [this.registry] });
   readonly connectedTills = new Gauge({ name: 'memberlens_connected_tills', help: 'Till screens connected', registers: [this.registry] });
+  readonly paymentLinks = new Gauge({
+    name: 'memberlens_payment_face_links',
+    help: 'Payments by how the face at the scanner was attributed to the payer (outcome: link-face, confirmed, conflict, no-link; reason for no-link, e.g. ambiguous)',
+    labelNames: ['lane', 'outcome', 'reason'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'memberlens_' });
   }
 
+  private readonly beforeScrape: (() => void)[] = [];
+
+  /** Figures kept elsewhere (e.g. by each lane's fusion) are copied in just before each scrape. */
+  onScrape(update: () => void): void {
+    this.beforeScrape.push(update);
+  }
+
   async render(): Promise<{ contentType: string; body: string }> {
+    for (const update of this.beforeScrape) update();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

@@ -86,6 +86,26 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
       await sleep(250);
     }
   };
+  /**
+   * A customer standing at the counter: frames keep coming (as from a camera) until `done`
+   * resolves, so the test waits on what the service says rather than on how fast this
+   * machine happens to be.
+   */
+  const standAtCounter = (file: string, done: Promise<unknown>) => {
+    let standing = true;
+    void done.finally(() => (standing = false));
+    return (async () => {
+      const frame = await cameraFrame(crop(file), { facePx: 220 });
+      for (let i = 0; standing && i < 200; i++) {
+        await fetch(`${app.url}/api/lanes/lane1/frames`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokens.device}`, 'content-type': 'image/jpeg' },
+          body: frame,
+        });
+        await sleep(250);
+      }
+    })();
+  };
   const eventsNamed = (name: string) => events.filter((e) => e.name === name).map((e) => e.payload);
   const waitFor = async (name: string, count = 1) => {
     for (let i = 0; i < 100 && eventsNamed(name).length < count; i++) await sleep(100);
@@ -95,16 +115,21 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
   let memberId: string;
 
   it('turns a first-time payer into a member and asks for face consent at the till', async () => {
-    await pushFrames('amy/amy2.png', 6); // the customer stands at the till
+    let paymentDone!: () => void;
+    const standing = standAtCounter('amy/amy2.png', new Promise<void>((r) => (paymentDone = r)));
+    // The tracker has seen the stranger on several described frames once it calls them unknown.
+    expect(await waitFor('face:unknown')).toHaveLength(1);
     const scan = await post('/api/lanes/lane1/scans', { code: AUTH_CODE_1 }, 'device');
     expect(scan.status).toBe(200);
     expect(scan.body).toEqual({ kind: 'payment', channel: 'wechat' });
-    await pushFrames('amy/amy2.png', 2);
+    await sleep(500);
     const paid = await post(
       '/api/payments',
       { orderId: 'o-1', lane: 'lane1', channel: 'wechat', appId: 'fake-app', payerId: fakePayerId('wechat', AUTH_CODE_1), amount: 58, paidAt: new Date().toISOString() },
       'pos',
     );
+    paymentDone();
+    await standing;
     expect(paid.status).toBe(201);
     expect(paid.body).toMatchObject({ created: true, duplicate: false, pointsEarned: 58, face: 'consent-requested' });
     memberId = paid.body.memberId;
@@ -124,7 +149,8 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
 
   it('greets the member by face on the next visit, with the pre-payment lookup, and upgrades the tier', async () => {
     await pushFrames(undefined, 8); // the customer leaves
-    await pushFrames('amy/amy3.png', 6); // and comes back
+    let leave!: () => void;
+    const standing = standAtCounter('amy/amy3.png', new Promise<void>((r) => (leave = r))); // and comes back
     const [recognized] = await waitFor('member:recognized');
     expect(recognized).toMatchObject({ memberId, tier: { name: '普通', discountRate: 1 }, points: 58 });
 
@@ -142,6 +168,8 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
     const conflicting = await post('/api/payments', { ...order, amount: '61.00' }, 'pos');
     expect(conflicting.status).toBe(409);
     expect(conflicting.body.error.code).toBe('ORDER_CONFLICT');
+    leave();
+    await standing;
     await sleep(300);
     expect(eventsNamed('payment:linked')).toHaveLength(2);
   });
@@ -171,5 +199,9 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
     const haystacks = [logs.join(''), ...readdirSync(dir).filter((f) => f.startsWith('memberlens.db')).map((f) => readFileSync(path.join(dir, f)).toString('latin1'))];
     for (const code of [AUTH_CODE_1, AUTH_CODE_2]) for (const hay of haystacks) expect(hay.includes(code)).toBe(false);
     expect(logs.join('').length).toBeGreaterThan(1000); // the logs really were captured
+
+    const metrics = await (await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${tokens.admin}` } })).text();
+    expect(metrics).toContain('memberlens_payment_face_links{lane="lane1",outcome="link-face",reason=""} 1');
+    expect(metrics).toContain('memberlens_payment_face_links{lane="lane1",outcome="confirmed",reason=""} 1');
   });
 });
