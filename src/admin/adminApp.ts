@@ -165,6 +165,14 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     res.status(204).end();
   });
 
+  // Withdrawing face consent deletes the member's face data at once; the member and their ledger stay.
+  app.delete('/api/members/:id/consent', allow('DELETE /api/members/:id/consent'), (req, res) => {
+    const id = req.params.id as string;
+    if (!store.members.get(id)) throw notFound(id);
+    const deletedFaces = enrollment.withdrawFaceConsent(id, actorOf(req));
+    res.json({ memberId: id, deletedFaces });
+  });
+
   app.use(deps.checkoutRoutes);
   app.use(auditRoutes({ store, allow, auditRetentionDays: deps.security.auditRetentionDays }));
 

@@ -174,6 +174,18 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
     expect(eventsNamed('payment:linked')).toHaveLength(2);
   });
 
+  it('deletes the face data at once when the member withdraws consent', async () => {
+    const facesBefore = app.core.gallery.size;
+    const res = await fetch(`${app.url}/api/members/${memberId}/consent`, { method: 'DELETE', headers: { authorization: `Bearer ${tokens.admin}` } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { deletedFaces: number }).deletedFaces).toBe(1);
+    expect(app.core.gallery.size).toBe(facesBefore - 1);
+    const member = (await (await fetch(`${app.url}/api/members/${memberId}`, { headers: { authorization: `Bearer ${tokens.admin}` } })).json()) as any;
+    expect(member.faces).toEqual([]);
+    expect(member.faceConsent).toBeNull();
+    expect(member.membership.points).toBe(118); // the ledger stays
+  });
+
   it('keeps a stranger unknown', async () => {
     await pushFrames(undefined, 8);
     const before = eventsNamed('member:recognized').length;
