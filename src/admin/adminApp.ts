@@ -51,6 +51,7 @@ export interface SecuritySettings {
   pushedFramesPerMinute: number;
   loginAuditWindowMs: number;
   auditRetentionDays: number;
+  inactiveMemberDays: number;
 }
 
 const memberInput = z.strictObject({
@@ -126,6 +127,14 @@ export function createAdminApp(deps: AdminAppDeps): Express {
   app.get('/api/members', allow('GET /api/members'), (req, res) => {
     const q = listQuery.parse(req.query);
     res.json({ members: store.members.list({ query: q.query, limit: q.limit, offset: q.offset }), limit: q.limit, offset: q.offset });
+  });
+
+  // Before /api/members/:id, which would otherwise take "inactive" for a member id.
+  app.get('/api/members/inactive', allow('GET /api/members/inactive'), (req, res) => {
+    const { limit } = listQuery.parse(req.query);
+    const days = deps.security.inactiveMemberDays;
+    const members = store.activity.inactiveSince(Date.now() - days * 86_400_000, limit);
+    res.json({ inactiveDays: days, members: members.map((m) => ({ ...m, lastActiveAt: new Date(m.lastActiveAtMs).toISOString() })) });
   });
 
   app.get('/api/members/:id', allow('GET /api/members/:id'), (req, res) => {

@@ -10,6 +10,7 @@ export const ROUTE_ROLES = {
   'GET /metrics': ['admin'],
   'POST /api/members': ['admin'],
   'GET /api/members': ['admin'],
+  'GET /api/members/inactive': ['admin'],
   'GET /api/members/:id': ['admin'],
   'DELETE /api/members/:id': ['admin'],
   'POST /api/members/:id/faces': ['admin'],

@@ -259,6 +259,8 @@ export const settingsSchema = z
           .describe('An admin token\'s use is written to the processing log as a login at most once per this long'),
         auditRetentionDays: z.number().int().min(1095).default(1095)
           .describe('The processing log is kept at least this long (3 years minimum); GET /api/audit/retention counts entries past it'),
+        inactiveMemberDays: z.number().int().min(30).default(730)
+          .describe('Members not seen (no payment, recognition or other ledger movement) for this long are listed for deletion by GET /api/members/inactive'),
       })
       .strict()
       .prefault({}),

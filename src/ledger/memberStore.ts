@@ -4,6 +4,7 @@ import { openDatabase, type SqliteDatabase } from './database.js';
 import { FaceCipher } from './faceCipher.js';
 import { FaceRepository, type AddFaceInput } from './faceRepository.js';
 import { LedgerError } from './ledgerErrors.js';
+import { MemberActivity } from './memberActivity.js';
 import { MemberRepository } from './memberRepository.js';
 import { MembershipLedger, type MembershipLedgerOptions, type MembershipSettings } from './membershipLedger.js';
 import { derivePayerKeySecret } from './payerIdentity.js';
@@ -63,6 +64,7 @@ export class MemberStore {
   readonly consents: ConsentRepository;
   readonly audit: AuditLog;
   readonly tokens: TokenRepository;
+  readonly activity: MemberActivity;
   readonly membership: MembershipLedger;
   readonly #db: SqliteDatabase;
   #purgePending = false;
@@ -79,6 +81,7 @@ export class MemberStore {
     this.faces = new FaceRepository(db, cipher, this.consents, clock);
     this.audit = new AuditLog(db, clock);
     this.tokens = new TokenRepository(db, clock);
+    this.activity = new MemberActivity(db);
     this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock }, membership);
   }
 
