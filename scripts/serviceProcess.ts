@@ -12,36 +12,57 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
+export interface ServiceProcessOptions {
+  /**
+   * Start on an existing data dir (e.g. again after a crash) instead of a fresh one. The
+   * service prints tokens only on a dir's first start, so the caller hands those back.
+   */
+  reuse?: { dir: string; tokens: Record<string, string> };
+  /** Each chunk of the service's log (stderr); it is still passed on to this process's stderr. */
+  onStderr?: (chunk: string) => void;
+}
+
 /**
  * Starts the real service as a store runs it (`node dist/main.js`, so run `npm run build`
- * first) on a fresh temp data dir with the given settings, and reads the first-start tokens
- * from its output.
+ * first) on a fresh temp data dir (or `options.reuse.dir`) with the given settings, and reads
+ * the first-start tokens from its output.
  */
-export async function startServiceProcess(settings: Record<string, unknown>): Promise<ServiceProcess> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'memberlens-service-'));
+export async function startServiceProcess(settings: Record<string, unknown>, options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
+  const dir = options.reuse?.dir ?? mkdtempSync(path.join(tmpdir(), 'memberlens-service-'));
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ dataDir: dir, server: { port: 0 }, ...settings }));
   const child = spawn(process.execPath, ['dist/main.js'], {
     env: { ...process.env, MEMBERLENS_CONFIG: path.join(dir, 'config.json') },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', options.onStderr ? 'pipe' : 'inherit'],
   });
+  if (options.onStderr) {
+    const onStderr = options.onStderr;
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      process.stderr.write(chunk);
+      onStderr(chunk);
+    });
+  }
+  // A reused dir prints no tokens: the banner's last line before them marks readiness instead.
+  const ready = options.reuse ? /admin page:\s+\S+\n/ : /^\s+pos\s+\S+$/m;
   let out = '';
   child.stdout!.setEncoding('utf8');
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the service exited with ${code} before it was ready`)));
     child.stdout!.on('data', (chunk: string) => {
       out += chunk;
-      if (/^\s+pos\s+\S+$/m.test(out)) resolve();
+      if (ready.test(out)) resolve();
     });
   });
   const url = /running at (\S+)/.exec(out)![1]!;
-  const tokens = Object.fromEntries([...out.matchAll(/^\s+(admin|till|device|pos)\s+(ml_\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  const printed = Object.fromEntries([...out.matchAll(/^\s+(admin|till|device|pos)\s+(ml_\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
   return {
     child,
     url,
-    tokens,
+    tokens: { ...options.reuse?.tokens, ...printed },
     dir,
     stop: async () => {
-      if (child.exitCode === null) {
+      // A child ended by a signal (a SIGKILL crash test) has signalCode set and exitCode null.
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
       }
