@@ -2,10 +2,49 @@ import type { Consent, ConsentMethod, FaceRecord, Member } from '../../ledger/ty
 
 export type { ConsentMethod, FaceRecord, Member };
 
+/**
+ * Mirrors `MemberSummary` in src/ledger/membershipLedger.ts, which cannot be imported here
+ * because it pulls in the database layer.
+ */
+export interface MembershipSummary {
+  tier: { name: string; discountRate: number };
+  points: number;
+  balanceYuan: number;
+  spendInWindowYuan: number;
+}
+
 /** `GET /api/members/:id`: the member with what the admin decides enrollment on. */
 export interface MemberDetail extends Member {
   faces: FaceRecord[];
   faceConsent: Consent | null;
+  /** Absent from a service older than the membership ledger. */
+  membership?: MembershipSummary;
+}
+
+/** `DELETE /api/members/:id/consent`. */
+export interface ConsentWithdrawal {
+  memberId: string;
+  deletedFaces: number;
+}
+
+/**
+ * One entry of `GET /api/reviews`: at a till, the face at the scanner was recognized as one
+ * member while another member paid. `memberId` is the payer.
+ */
+export interface Review {
+  /** ISO time the payment was flagged. */
+  at: string;
+  memberId: string;
+  orderId: string;
+  lane: string;
+  faceMemberId: string;
+  payerMemberId: string;
+}
+
+/** The processing log as the service names the file. */
+export interface AuditExport {
+  blob: Blob;
+  filename: string;
 }
 
 /** `GET /api/members/:id/qr`. */
@@ -102,6 +141,30 @@ export class AdminApi {
     await this.call('DELETE', `/api/members/${encodeURIComponent(memberId)}/faces/${encodeURIComponent(faceId)}`);
   }
 
+  /** Withdraws the member's face consent; the service deletes their face data at once. */
+  withdrawConsent(memberId: string): Promise<ConsentWithdrawal> {
+    return this.call('DELETE', `/api/members/${encodeURIComponent(memberId)}/consent`);
+  }
+
+  async reviews(): Promise<Review[]> {
+    const answer = await this.call<{ reviews: Review[] }>('GET', '/api/reviews');
+    return answer.reviews;
+  }
+
+  /** The whole processing log as CSV, read into memory: it needs the token, so a plain link cannot fetch it. */
+  async exportAudit(): Promise<AuditExport> {
+    const response = await this.request('GET', '/api/audit.csv', {});
+    if (!response.ok) throw failure(response.status, await response.json().catch(() => undefined));
+    let blob: Blob;
+    try {
+      blob = await response.blob();
+    } catch (err) {
+      // The service cuts the body off when the export breaks midway; half a log must not be saved as the log.
+      throw new NetworkError(err instanceof Error ? err.message : String(err));
+    }
+    return { blob, filename: attachmentName(response.headers.get('content-disposition')) ?? 'memberlens-audit.csv' };
+  }
+
   async lanes(): Promise<LaneView[]> {
     const answer = await this.call<{ lanes: LaneView[] }>('GET', '/api/lanes');
     return answer.lanes;
@@ -121,9 +184,14 @@ export class AdminApi {
   }
 
   private async send(method: string, url: string, init: RequestInit): Promise<{ status: number; body: unknown }> {
-    let response: Response;
+    const response = await this.request(method, url, init);
+    const body: unknown = response.status === 204 ? undefined : await response.json().catch(() => undefined);
+    return { status: response.status, body };
+  }
+
+  private async request(method: string, url: string, init: RequestInit): Promise<Response> {
     try {
-      response = await fetch(url, {
+      return await fetch(url, {
         ...init,
         method,
         headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${this.token}` },
@@ -131,9 +199,21 @@ export class AdminApi {
     } catch (err) {
       throw new NetworkError(err instanceof Error ? err.message : String(err));
     }
-    const body: unknown = response.status === 204 ? undefined : await response.json().catch(() => undefined);
-    return { status: response.status, body };
   }
+}
+
+/** The file name from `Content-Disposition: attachment; filename="…"` (express's `res.attachment`). */
+function attachmentName(header: string | null): string | undefined {
+  const encoded = header?.match(/filename\*=UTF-8''([^;]+)/i)?.[1];
+  if (encoded) {
+    try {
+      return decodeURIComponent(encoded);
+    } catch {
+      // Fall through to the plain name.
+    }
+  }
+  // Quoted only when the name needs it.
+  return header?.match(/filename=(?:"([^"]+)"|([^;\s]+))/i)?.slice(1).find(Boolean);
 }
 
 function failure(status: number, body: unknown): ApiError {

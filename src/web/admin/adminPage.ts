@@ -4,6 +4,7 @@ import { AdminApi, type Member } from './adminApi.js';
 import { Feedback } from './feedback.js';
 import { LanesPanel } from './lanesPanel.js';
 import { MemberDetailPanel } from './memberDetail.js';
+import { ReviewsPanel } from './reviewsPanel.js';
 
 // sessionStorage, not localStorage: the admin token should not outlive the browser tab on a shared PC.
 const TOKEN_KEY = 'memberlens.admin.token';
@@ -19,6 +20,7 @@ const searchForm = byTestId<HTMLFormElement>('search-form');
 const searchInput = byTestId<HTMLInputElement>('search-input');
 const memberList = byTestId<HTMLUListElement>('member-list');
 const createForm = byTestId<HTMLFormElement>('create-form');
+const auditExportButton = byTestId<HTMLButtonElement>('audit-export');
 
 let api: AdminApi | undefined;
 let lanesTimer: ReturnType<typeof setInterval> | undefined;
@@ -26,6 +28,7 @@ let lanesTimer: ReturnType<typeof setInterval> | undefined;
 const feedback = new Feedback(() => signOut());
 const detail = new MemberDetailPanel(currentApi, feedback, () => void loadMembers());
 const lanes = new LanesPanel((list) => detail.setLanes(list));
+const reviews = new ReviewsPanel(currentApi, feedback, (memberId) => void openMember(memberId));
 
 function currentApi(): AdminApi {
   if (!api) throw new Error('Not signed in.');
@@ -42,12 +45,13 @@ async function signIn(token: string): Promise<void> {
     login.hidden = true;
     workspace.hidden = false;
     logoutButton.hidden = false;
+    auditExportButton.hidden = false;
     loginForm.reset();
     feedback.clear();
     lanes.show(laneList);
     clearInterval(lanesTimer);
     lanesTimer = setInterval(() => void refreshLanes(), LANES_REFRESH_MS);
-    await loadMembers();
+    await Promise.all([loadMembers(), reviews.refresh()]);
   } catch (err) {
     showLogin();
     feedback.error(err);
@@ -59,6 +63,7 @@ function signOut(): void {
   sessionStorage.removeItem(TOKEN_KEY);
   clearInterval(lanesTimer);
   detail.clear();
+  reviews.clear();
   memberList.replaceChildren();
   showLogin();
   feedback.clear();
@@ -67,6 +72,7 @@ function signOut(): void {
 function showLogin(): void {
   workspace.hidden = true;
   logoutButton.hidden = true;
+  auditExportButton.hidden = true;
   login.hidden = false;
   loginToken.focus();
 }
@@ -88,6 +94,42 @@ async function loadMembers(): Promise<void> {
   }
 }
 
+/** Opens a member from anywhere on the page and marks them in the list when they are in it. */
+async function openMember(memberId: string): Promise<void> {
+  markSelected(memberId);
+  feedback.clear();
+  await detail.open(memberId);
+}
+
+function markSelected(memberId: string): void {
+  for (const item of memberList.querySelectorAll<HTMLElement>('.member-item')) {
+    item.classList.toggle('selected', item.dataset.memberId === memberId);
+  }
+}
+
+/**
+ * The processing log needs the admin token, so a plain link cannot fetch it: the page reads
+ * it and hands the browser a local copy to save.
+ */
+async function exportAuditLog(): Promise<void> {
+  auditExportButton.disabled = true;
+  try {
+    const { blob, filename } = await currentApi().exportAudit();
+    const url = URL.createObjectURL(blob);
+    const link = h('a', { attrs: { href: url, download: filename } });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    // The download has taken its own reference by now; a minute is generous for a slow disk.
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    feedback.notice([t('admin.audit.exported', { file: filename })]);
+  } catch (err) {
+    feedback.error(err);
+  } finally {
+    auditExportButton.disabled = false;
+  }
+}
+
 function renderMembers(members: Member[]): void {
   byTestId('member-list-empty').hidden = members.length > 0;
   memberList.replaceChildren(
@@ -97,12 +139,7 @@ function renderMembers(members: Member[]): void {
         h('span', { className: 'member-phone', text: member.phone ?? '' }),
       ]);
       if (member.id === detail.shownId) item.classList.add('selected');
-      item.addEventListener('click', () => {
-        for (const other of memberList.querySelectorAll('.selected')) other.classList.remove('selected');
-        item.classList.add('selected');
-        feedback.clear();
-        void detail.open(member.id);
-      });
+      item.addEventListener('click', () => void openMember(member.id));
       return h('li', {}, [item]);
     }),
   );
@@ -136,11 +173,13 @@ createForm.addEventListener('submit', (e) => {
   })();
 });
 byTestId('lanes-refresh').addEventListener('click', () => void refreshLanes());
+auditExportButton.addEventListener('click', () => void exportAuditLog());
 
 installLanguageSwitch(byTestId<HTMLButtonElement>('lang-switch'));
 onLanguageChange(() => {
   detail.render();
   lanes.render();
+  reviews.render();
 });
 
 const stored = sessionStorage.getItem(TOKEN_KEY);

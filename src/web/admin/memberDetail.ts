@@ -1,5 +1,5 @@
 import { byTestId, h } from '../shared/dom.js';
-import { formatDateTime, t, type MessageKey } from '../shared/i18n.js';
+import { formatCount, formatDateTime, formatDiscount, formatYuan, t, type MessageKey } from '../shared/i18n.js';
 import type { AdminApi, ConsentInput, ConsentMethod, EnrollAnswer, LaneView, MemberDetail } from './adminApi.js';
 import { confirmAction } from './confirmDialog.js';
 import type { Feedback } from './feedback.js';
@@ -27,6 +27,7 @@ export class MemberDetailPanel {
   private readonly qrButton = byTestId<HTMLButtonElement>('member-qr');
   private readonly qrCode = byTestId('member-qr-code');
   private readonly qrExpires = byTestId('member-qr-expires');
+  private readonly withdrawButton = byTestId<HTMLButtonElement>('withdraw-consent');
 
   constructor(
     private readonly api: () => AdminApi,
@@ -41,6 +42,7 @@ export class MemberDetailPanel {
     this.fromLaneButton.addEventListener('click', () => void this.enrollFromLane());
     byTestId('delete-member').addEventListener('click', () => void this.deleteMember());
     this.qrButton.addEventListener('click', () => void this.showQr());
+    this.withdrawButton.addEventListener('click', () => void this.withdrawConsent());
   }
 
   get shownId(): string | undefined {
@@ -76,6 +78,7 @@ export class MemberDetailPanel {
     byTestId('member-id').textContent = member.id;
     byTestId('member-phone').textContent = member.phone ?? t('admin.detail.none');
     byTestId('member-created').textContent = formatDateTime(new Date(member.createdAtMs));
+    this.renderMembership();
     this.renderQr();
 
     const consent = member.faceConsent;
@@ -89,6 +92,7 @@ export class MemberDetailPanel {
     byTestId('consent-status').dataset.consent = consent ? 'granted' : 'missing';
     // Consent is recorded once; asking again for a member who already gave it invites a second record.
     this.consentFields.hidden = consent !== null;
+    this.withdrawButton.hidden = consent === null;
 
     byTestId('face-list-empty').hidden = member.faces.length > 0;
     this.faceList.replaceChildren(
@@ -105,6 +109,18 @@ export class MemberDetailPanel {
       }),
     );
     this.updateEnrollControls();
+  }
+
+  private renderMembership(): void {
+    const summary = this.member?.membership;
+    const none = t('admin.detail.none');
+    byTestId('member-tier').textContent = summary
+      ? t('admin.detail.tierValue', { tier: summary.tier.name, discount: formatDiscount(summary.tier.discountRate) })
+      : none;
+    byTestId('member-tier').dataset.tier = summary?.tier.name ?? '';
+    byTestId('member-points').textContent = summary ? formatCount(summary.points) : none;
+    byTestId('member-balance').textContent = summary ? formatYuan(summary.balanceYuan) : none;
+    byTestId('member-spend').textContent = summary ? formatYuan(summary.spendInWindowYuan) : none;
   }
 
   private show(member: MemberDetail): void {
@@ -222,6 +238,23 @@ export class MemberDetailPanel {
       await this.open(member.id);
     } catch (err) {
       this.feedback.error(err);
+    }
+  }
+
+  /** The member stays, with points and balance; their face data goes at once, as the law requires. */
+  private async withdrawConsent(): Promise<void> {
+    const member = this.member;
+    if (!member?.faceConsent || !(await confirmAction(t('admin.consent.withdrawConfirm', { name: member.name })))) return;
+    this.withdrawButton.disabled = true;
+    try {
+      const answer = await this.api().withdrawConsent(member.id);
+      this.feedback.notice([t('admin.consent.withdrawn', { count: answer.deletedFaces })]);
+      // Only if the admin is still looking at this member; opening reports its own errors.
+      if (this.member?.id === member.id) await this.open(member.id);
+    } catch (err) {
+      this.feedback.error(err);
+    } finally {
+      this.withdrawButton.disabled = false;
     }
   }
 
