@@ -1,17 +1,14 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type RunningApp } from '../../src/app.js';
-import { settingsSchema } from '../../src/config/settingsSchema.js';
-import { createLogger } from '../../src/core/logger.js';
+import type { RunningApp } from '../../src/app.js';
 import { fakePayerId } from '../../src/fusion/paymentProvider.js';
-import { cameraFrame } from '../../scripts/cameraFrames.js';
+import type { Role } from '../../src/ledger/index.js';
+import { ARTIFACTS, launchChromium } from '../support/chromium.js';
+import { faceFrame, pushFrames as pushFramesTo } from '../support/frames.js';
+import { bearer, postJson, startTestApp, type TestApp } from '../support/testApp.js';
 
-/** Debian's chromium (installed by .ci/run); no browser is ever downloaded. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve('test-artifacts');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -22,41 +19,27 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * payment that lifts them to 黄金 shows the upgrade.
  */
 describe('till page: payment, new member and face consent in Chromium', () => {
-  let dir: string;
+  let service: TestApp;
   let app: RunningApp;
   let browser: Browser;
   let page: Page;
-  let tokens: Record<string, string>;
+  let tokens: Record<Role, string>;
   const problems: string[] = [];
   const AUTH_CODE_1 = '134567890123456789';
   const AUTH_CODE_2 = '139876543210456789'; // same last 6 digits: the fake provider's same payer
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'memberlens-till-consent-'));
-    app = await startApp(
-      settingsSchema.parse({
-        dataDir: dir,
-        logLevel: 'silent',
-        server: { port: 0 },
-        inference: { workers: 1 },
-        lanes: [{ id: 'lane1', camera: { kind: 'http-push' } }],
-        demo: { seedFolder: '' },
-        backup: { intervalHours: 0 },
-        checkout: { consentPolicy: 'confirm', paymentProvider: 'local-fake' },
-        membership: {
-          tiers: [
-            { name: '普通', discountRate: 1, minSpendYuan: 0 },
-            { name: '黄金', discountRate: 0.9, minSpendYuan: 100 },
-          ],
-        },
-      }),
-      createLogger('silent'),
-    );
-    tokens = Object.fromEntries(app.firstStartTokens.map((t) => [t.role, t.token]));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    service = await startTestApp('till-consent', {
+      checkout: { consentPolicy: 'confirm', paymentProvider: 'local-fake' },
+      membership: {
+        tiers: [
+          { name: '普通', discountRate: 1, minSpendYuan: 0 },
+          { name: '黄金', discountRate: 0.9, minSpendYuan: 100 },
+        ],
+      },
     });
+    ({ app, tokens } = service);
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1024, height: 600 } });
     page.on('pageerror', (err) => problems.push(err.message));
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -64,29 +47,12 @@ describe('till page: payment, new member and face consent in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await app?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await service?.stop();
   });
 
-  const post = async (route: string, body: unknown, role: string) => {
-    const res = await fetch(`${app.url}${route}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tokens[role]}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  };
-  const pushFrames = async (file: string | undefined, count: number) => {
-    const frame = file ? await cameraFrame(readFileSync(path.join('test/fixtures/faces', file)), { facePx: 220 }) : await cameraFrame();
-    for (let i = 0; i < count; i++) {
-      await fetch(`${app.url}/api/lanes/lane1/frames`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${tokens.device}`, 'content-type': 'image/jpeg' },
-        body: frame,
-      });
-      await sleep(250);
-    }
-  };
+  const post = (route: string, body: unknown, role: Role) => postJson(`${app.url}${route}`, tokens[role], body);
+  const pushFrames = async (file: string | undefined, count: number) =>
+    pushFramesTo(app.url, 'lane1', tokens.device, await faceFrame(file), { count, intervalMs: 250 });
   const pay = (orderId: string, authCode: string, amount: number) =>
     post(
       '/api/payments',
@@ -115,7 +81,7 @@ describe('till page: payment, new member and face consent in Chromium', () => {
     const paid = await pay('o-1', AUTH_CODE_1, 58);
     expect(paid.body).toMatchObject({ created: true, face: 'consent-requested' });
     memberId = paid.body.memberId;
-    const member = (await (await fetch(`${app.url}/api/members/${memberId}`, { headers: { authorization: `Bearer ${tokens.admin}` } })).json()) as any;
+    const member = (await (await fetch(`${app.url}/api/members/${memberId}`, { headers: bearer(tokens.admin) })).json()) as any;
 
     await page.getByTestId('payment-line').waitFor({ state: 'visible', timeout: 10_000 });
     expect(await text('popup-name')).toBe(member.name);
@@ -141,7 +107,7 @@ describe('till page: payment, new member and face consent in Chromium', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'till-consent-enrolled.png') });
     await dialog.waitFor({ state: 'hidden', timeout: 5_000 });
 
-    const after = (await (await fetch(`${app.url}/api/members/${memberId}`, { headers: { authorization: `Bearer ${tokens.admin}` } })).json()) as any;
+    const after = (await (await fetch(`${app.url}/api/members/${memberId}`, { headers: bearer(tokens.admin) })).json()) as any;
     expect(after.faces).toHaveLength(1);
     expect(after.faceConsent).toMatchObject({ method: 'verbal-at-till', staff: '林收银' });
   });
@@ -179,7 +145,7 @@ describe('till page: payment, new member and face consent in Chromium', () => {
     const admin = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     admin.on('pageerror', (err) => problems.push(err.message));
     await admin.goto(`${app.url}/admin/`);
-    await admin.getByTestId('login-token').fill(tokens.admin!);
+    await admin.getByTestId('login-token').fill(tokens.admin);
     await admin.getByTestId('login-submit').click();
     await admin.locator(`[data-testid="member-item"][data-member-id="${memberId}"]`).click();
     await admin.getByTestId('member-qr').click();

@@ -1,14 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import express from 'express';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type RunningApp } from '../../src/app.js';
+import type { RunningApp } from '../../src/app.js';
 import { assertRoutesDeclared, listRoutes, PUBLIC_ROUTES, ROUTE_ROLES } from '../../src/admin/routeRoles.js';
-import { settingsSchema } from '../../src/config/settingsSchema.js';
-import { createLogger } from '../../src/core/logger.js';
 import { ROLES, type Role } from '../../src/ledger/index.js';
+import { bearer, startTestApp, type TestApp } from '../support/testApp.js';
 
 /** Sample values for path parameters; a 404 for a made-up id still proves the guard let the call through. */
 const PARAMS: Record<string, string> = { id: 'm_nobody', faceId: 'f_nobody', lane: 'lane1', orderId: 'o-nobody', requestId: 'r-nobody' };
@@ -22,35 +18,26 @@ const FRAMES_PER_MINUTE = 4;
  * role it does; the till socket with every kind of token; the per-token rate limits.
  */
 describe('access control on every route and on the till socket', () => {
-  let dir: string;
+  let service: TestApp;
   let app: RunningApp;
   let tokens: Record<Role, string>;
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'memberlens-access-'));
-    const settings = settingsSchema.parse({
-      dataDir: dir,
-      logLevel: 'silent',
-      server: { port: 0 },
-      inference: { workers: 1 },
+    service = await startTestApp('access', {
       lanes: [{ id: 'lane1', camera: { kind: 'http-push' } }, { id: 'lane2', camera: { kind: 'http-push' } }],
-      demo: { seedFolder: '' },
-      backup: { intervalHours: 0 },
       security: { enrollPerMinute: ENROLL_PER_MINUTE, pushedFramesPerMinute: FRAMES_PER_MINUTE },
     });
-    app = await startApp(settings, createLogger('silent'));
-    tokens = Object.fromEntries(app.firstStartTokens.map((t) => [t.role, t.token])) as Record<Role, string>;
+    ({ app, tokens } = service);
   });
 
   afterAll(async () => {
     for (const s of sockets) s.close();
-    await app?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await service?.stop();
   });
 
   const call = async (method: string, route: string, token?: string) => {
-    const res = await fetch(`${app.url}${route}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const res = await fetch(`${app.url}${route}`, { method, headers: token ? bearer(token) : {} });
     const text = await res.text();
     let code: string | undefined;
     try {

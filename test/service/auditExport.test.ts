@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type RunningApp } from '../../src/app.js';
-import { settingsSchema } from '../../src/config/settingsSchema.js';
-import { createLogger } from '../../src/core/logger.js';
+import type { RunningApp } from '../../src/app.js';
 import type { Role } from '../../src/ledger/index.js';
+import { bearer, postJson, startTestApp, type TestApp } from '../support/testApp.js';
 
 const HEADER = ['at', 'actor', 'action', 'subject', 'details'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,36 +56,23 @@ function parseCsv(text: string): string[][] {
 }
 
 describe('processing log export', () => {
+  let service: TestApp;
   let dir: string;
   let app: RunningApp;
   let tokens: Record<Role, string>;
   let adminActor: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'memberlens-audit-'));
-    app = await startApp(
-      settingsSchema.parse({
-        dataDir: dir,
-        logLevel: 'silent',
-        server: { port: 0 },
-        inference: { workers: 1 },
-        lanes: [{ id: 'lane1', camera: { kind: 'http-push' } }],
-        demo: { seedFolder: '' },
-        backup: { intervalHours: 0 },
-      }),
-      createLogger('silent'),
-    );
-    tokens = Object.fromEntries(app.firstStartTokens.map((t) => [t.role, t.token])) as Record<Role, string>;
+    service = await startTestApp('audit');
+    ({ app, tokens, dir } = service);
     adminActor = `admin:${app.firstStartTokens.find((t) => t.role === 'admin')!.id}`;
   });
 
   afterAll(async () => {
-    await app?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await service?.stop();
   });
 
-  const get = (route: string, token: string | null = tokens.admin) =>
-    fetch(`${app.url}${route}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const get = (route: string, token: string | null = tokens.admin) => fetch(`${app.url}${route}`, { headers: token ? bearer(token) : {} });
 
   async function exportRows(query = ''): Promise<{ rows: string[][]; res: Response }> {
     const res = await get(`/api/audit.csv${query}`);
@@ -103,13 +87,9 @@ describe('processing log export', () => {
   }
 
   it('exports entries whose fields hold commas, quotes and line breaks, and reads them back unchanged', async () => {
-    const created = await fetch(`${app.url}/api/members`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Lin' }),
-    });
+    const created = await postJson(`${app.url}/api/members`, tokens.admin, { name: 'Lin' });
     expect(created.status).toBe(201);
-    const { id: memberId } = (await created.json()) as { id: string };
+    const { id: memberId } = created.body as { id: string };
     const awkwardActor = 'staff:Lin, "Boss"\r\nnight shift';
     const awkwardDetails = { staff: '王, "老王"\nsecond line', note: 'a,b' };
     app.core.store.audit.record({ actor: awkwardActor, action: 'consent.grant', subject: memberId, details: awkwardDetails });

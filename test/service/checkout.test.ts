@@ -1,17 +1,16 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type RunningApp } from '../../src/app.js';
-import { settingsSchema } from '../../src/config/settingsSchema.js';
+import type { RunningApp } from '../../src/app.js';
 import { createLogger } from '../../src/core/logger.js';
 import { fakePayerId } from '../../src/fusion/paymentProvider.js';
-import { cameraFrame } from '../../scripts/cameraFrames.js';
+import type { Role } from '../../src/ledger/index.js';
+import { faceFrame, pushFrame, pushFrames as pushFramesTo } from '../support/frames.js';
+import { bearer, postJson, startTestApp, type TestApp } from '../support/testApp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const crop = (file: string) => readFileSync(path.join('test/fixtures/faces', file));
 
 /**
  * The 支付即会员 story through REST and Socket.IO: a first-time payer becomes a member, consents
@@ -19,9 +18,10 @@ const crop = (file: string) => readFileSync(path.join('test/fixtures/faces', fil
  * stays unknown; the payment auth code is found nowhere on disk or in the logs.
  */
 describe('checkout: payer becomes member, consented face, tiers', () => {
+  let service: TestApp;
   let dir: string;
   let app: RunningApp;
-  let tokens: Record<string, string>;
+  let tokens: Record<Role, string>;
   let till: Socket;
   const logs: string[] = [];
   const events: { name: string; payload: any }[] = [];
@@ -29,18 +29,13 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
   const AUTH_CODE_2 = '139876543210456789'; // same last 6 digits: the fake provider's same payer
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'memberlens-checkout-'));
     const logStream = new PassThrough();
     logStream.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
-    app = await startApp(
-      settingsSchema.parse({
-        dataDir: dir,
+    service = await startTestApp(
+      'checkout',
+      {
         logLevel: 'debug',
-        server: { port: 0 },
         inference: { workers: 2 },
-        lanes: [{ id: 'lane1', camera: { kind: 'http-push' } }],
-        demo: { seedFolder: '' },
-        backup: { intervalHours: 0 },
         checkout: { consentPolicy: 'confirm', paymentProvider: 'local-fake' },
         membership: {
           tiers: [
@@ -48,10 +43,10 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
             { name: '黄金', discountRate: 0.9, minSpendYuan: 100 },
           ],
         },
-      }),
+      },
       createLogger('debug', logStream),
     );
-    tokens = Object.fromEntries(app.firstStartTokens.map((t) => [t.role, t.token]));
+    ({ app, tokens, dir } = service);
     till = io(`${app.url}/till`, { auth: { token: tokens.till, lane: 'lane1' }, transports: ['websocket'] });
     till.onAny((name: string, payload: unknown, ack?: () => void) => {
       if (name === 'session:mark') return;
@@ -63,29 +58,12 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
 
   afterAll(async () => {
     till?.close();
-    await app?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await service?.stop();
   });
 
-  const post = async (route: string, body: unknown, role: string) => {
-    const res = await fetch(`${app.url}${route}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tokens[role]}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  };
-  const pushFrames = async (file: string | undefined, count: number) => {
-    const frame = file ? await cameraFrame(crop(file), { facePx: 220 }) : await cameraFrame();
-    for (let i = 0; i < count; i++) {
-      await fetch(`${app.url}/api/lanes/lane1/frames`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${tokens.device}`, 'content-type': 'image/jpeg' },
-        body: frame,
-      });
-      await sleep(250);
-    }
-  };
+  const post = (route: string, body: unknown, role: Role) => postJson(`${app.url}${route}`, tokens[role], body);
+  const pushFrames = async (file: string | undefined, count: number) =>
+    pushFramesTo(app.url, 'lane1', tokens.device, await faceFrame(file), { count, intervalMs: 250 });
   /**
    * A customer standing at the counter: frames keep coming (as from a camera) until `done`
    * resolves, so the test waits on what the service says rather than on how fast this
@@ -95,13 +73,9 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
     let standing = true;
     void done.finally(() => (standing = false));
     return (async () => {
-      const frame = await cameraFrame(crop(file), { facePx: 220 });
+      const frame = await faceFrame(file);
       for (let i = 0; standing && i < 200; i++) {
-        await fetch(`${app.url}/api/lanes/lane1/frames`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${tokens.device}`, 'content-type': 'image/jpeg' },
-          body: frame,
-        });
+        await pushFrame(app.url, 'lane1', tokens.device, frame);
         await sleep(250);
       }
     })();
@@ -176,11 +150,11 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
 
   it('deletes the face data at once when the member withdraws consent', async () => {
     const facesBefore = app.core.gallery.size;
-    const res = await fetch(`${app.url}/api/members/${memberId}/consent`, { method: 'DELETE', headers: { authorization: `Bearer ${tokens.admin}` } });
+    const res = await fetch(`${app.url}/api/members/${memberId}/consent`, { method: 'DELETE', headers: bearer(tokens.admin) });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { deletedFaces: number }).deletedFaces).toBe(1);
     expect(app.core.gallery.size).toBe(facesBefore - 1);
-    const member = (await (await fetch(`${app.url}/api/members/${memberId}`, { headers: { authorization: `Bearer ${tokens.admin}` } })).json()) as any;
+    const member = (await (await fetch(`${app.url}/api/members/${memberId}`, { headers: bearer(tokens.admin) })).json()) as any;
     expect(member.faces).toEqual([]);
     expect(member.faceConsent).toBeNull();
     expect(member.membership.points).toBe(118); // the ledger stays
@@ -202,7 +176,7 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
     expect((await post('/api/payments', { orderId: 'o-3', lane: 'lane1', channel: 'wechat', appId: 'a', payerId: 'p', amount: -1, paidAt: 'yesterday' }, 'pos')).status).toBe(400);
     const huge = await fetch(`${app.url}/api/lanes/lane1/scans`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${tokens.device}`, 'content-type': 'application/json' },
+      headers: { ...bearer(tokens.device), 'content-type': 'application/json' },
       body: JSON.stringify({ code: '1'.repeat(10 * 1024 * 1024) }),
     });
     expect(huge.status).toBe(413);
@@ -212,7 +186,7 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
     for (const code of [AUTH_CODE_1, AUTH_CODE_2]) for (const hay of haystacks) expect(hay.includes(code)).toBe(false);
     expect(logs.join('').length).toBeGreaterThan(1000); // the logs really were captured
 
-    const metrics = await (await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${tokens.admin}` } })).text();
+    const metrics = await (await fetch(`${app.url}/metrics`, { headers: bearer(tokens.admin) })).text();
     expect(metrics).toContain('memberlens_payment_face_links{lane="lane1",outcome="link-face",reason=""} 1');
     expect(metrics).toContain('memberlens_payment_face_links{lane="lane1",outcome="confirmed",reason=""} 1');
   });

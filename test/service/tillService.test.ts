@@ -1,16 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type RunningApp } from '../../src/app.js';
-import { settingsSchema } from '../../src/config/settingsSchema.js';
-import { createLogger } from '../../src/core/logger.js';
+import type { RunningApp } from '../../src/app.js';
 import type { MemberRecognized } from '../../src/push/tillEvents.js';
-import { cameraFrame } from '../../scripts/cameraFrames.js';
+import { faceCrop as crop, faceFrame, pushFrames as pushFramesTo } from '../support/frames.js';
+import { bearer, startTestApp, type TestApp } from '../support/testApp.js';
 
-const FACES = path.resolve('test/fixtures/faces');
-const crop = (file: string) => readFileSync(path.join(FACES, file));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -18,7 +12,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * HTTP as a camera that pushes would, popups received by a real Socket.IO till.
  */
 describe('till service end to end', () => {
-  let dir: string;
+  let service: TestApp;
   let app: RunningApp;
   let admin: string;
   let till: string;
@@ -27,43 +21,30 @@ describe('till service end to end', () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'memberlens-service-'));
-    const settings = settingsSchema.parse({
-      dataDir: dir,
-      logLevel: 'silent',
-      server: { port: 0 },
+    service = await startTestApp('service', {
       inference: { workers: 2 },
       lanes: [{ id: 'lane1', camera: { kind: 'http-push' } }, { id: 'lane2', camera: { kind: 'http-push' } }],
-      demo: { seedFolder: '' },
+      backup: { intervalHours: 24 }, // the default: this test runs with the daily backup, the first one at start
       till: { recoveryWindowMs: 120_000, ackTimeoutMs: 5_000 },
     });
-    app = await startApp(settings, createLogger('silent'));
-    const token = (role: string) => app.firstStartTokens.find((t) => t.role === role)!.token;
-    admin = token('admin');
-    till = token('till');
-    device = token('device');
+    app = service.app;
+    ({ admin, till, device } = service.tokens);
   });
 
   afterAll(async () => {
     for (const s of sockets) s.close();
-    await app?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await service?.stop();
   });
 
   const api = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}, auth = admin) =>
     fetch(`${app.url}${route}`, {
       method,
-      headers: { authorization: `Bearer ${auth}`, ...(body && !(body instanceof Uint8Array) ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: { ...bearer(auth), ...(body && !(body instanceof Uint8Array) ? { 'content-type': 'application/json' } : {}), ...headers },
       body: body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body),
     });
 
   async function pushFrames(lane: string, file: string | undefined, count: number, intervalMs = 200) {
-    const bytes = file ? await cameraFrame(crop(file), { facePx: 220 }) : await cameraFrame();
-    for (let i = 0; i < count; i++) {
-      const res = await api('POST', `/api/lanes/${lane}/frames`, new Uint8Array(bytes), { 'content-type': 'image/jpeg' }, device);
-      expect(res.status).toBe(202);
-      await sleep(intervalMs);
-    }
+    await pushFramesTo(app.url, lane, device, await faceFrame(file), { count, intervalMs, each: (res) => expect(res.status).toBe(202) });
   }
 
   function connectTill(lane: string, auth = till) {
