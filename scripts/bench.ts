@@ -178,9 +178,10 @@ async function main(): Promise<void> {
   if (cli.images !== undefined && cli.images < 50) progress(`--images ${cli.images}: a quick run; the issue's figures need at least 50`);
 
   const { benchPipeline } = await import('./benchPipeline.js');
+  const { megabytes } = await import('./benchStats.js');
   const pipeline = await benchPipeline({
     images: cli.images,
-    startRssMb: Math.round(startRss / 1e5) / 10,
+    startRssMb: megabytes(startRss),
     progress,
   });
   progress(`search at ${cli.searchSizes.join(', ')} faces`);
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
     rssMb: {
       start: pipeline.rssMb.start,
       afterModelLoad: pipeline.rssMb.afterModelLoad,
-      end: Math.round(process.memoryUsage().rss / 1e5) / 10,
+      end: megabytes(process.memoryUsage().rss),
     },
     pipeline,
     search,

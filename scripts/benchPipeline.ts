@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../src/core/logger.js';
 import type { FaceEngine, Purpose, StageTimingsMs } from '../src/vision/faceEngine.js';
+import { megabytes, percentile, round2 } from './benchStats.js';
 
 export type StageName = keyof StageTimingsMs | 'total';
 export const STAGES: readonly StageName[] = ['decode', 'detect', 'landmarks', 'descriptor', 'total'];
@@ -88,23 +89,9 @@ const FRAME_FACE_PX = 200;
 /** Typical of webcam MJPEG streams. */
 const FRAME_JPEG_QUALITY = 80;
 
-function mb(bytes: number): number {
-  return Math.round(bytes / 1e5) / 10;
-}
-
 function memoryMb(): MemoryMb {
   const m = process.memoryUsage();
-  return { rss: mb(m.rss), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) };
-}
-
-/** Nearest rank, as in benchSearch, so both halves of the report read the same way. */
-function percentile(sorted: number[], fraction: number): number {
-  const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
-  return sorted[Math.max(0, index)]!;
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
+  return { rss: megabytes(m.rss), heapUsed: megabytes(m.heapUsed), external: megabytes(m.external), arrayBuffers: megabytes(m.arrayBuffers) };
 }
 
 async function fixtureImages(): Promise<Uint8Array[]> {
@@ -198,13 +185,13 @@ async function run(
     stages,
     tensorsBefore,
     tensorsAfter: engine.tensorCount(),
-    rssMbAfter: mb(process.memoryUsage().rss),
+    rssMbAfter: megabytes(process.memoryUsage().rss),
     wallMs: Math.round(wallMs),
   };
 }
 
 export async function benchPipeline(opts: BenchPipelineOptions = {}): Promise<PipelineBenchResult> {
-  const startRssMb = opts.startRssMb ?? mb(process.memoryUsage().rss);
+  const startRssMb = opts.startRssMb ?? megabytes(process.memoryUsage().rss);
   const count = opts.images ?? DEFAULT_IMAGES;
   if (!Number.isInteger(count) || count < 1) throw new Error(`images must be a positive integer, got ${count}`);
   const progress = opts.progress ?? (() => {});
@@ -214,7 +201,7 @@ export async function benchPipeline(opts: BenchPipelineOptions = {}): Promise<Pi
   const { createLogger } = await import('../src/core/logger.js');
   const { FaceEngine } = await import('../src/vision/faceEngine.js');
   await import('sharp');
-  const afterImportsRssMb = mb(process.memoryUsage().rss);
+  const afterImportsRssMb = megabytes(process.memoryUsage().rss);
 
   const settings = settingsSchema.parse({});
   const log = opts.log ?? createLogger('warn');
@@ -242,7 +229,7 @@ export async function benchPipeline(opts: BenchPipelineOptions = {}): Promise<Pi
       start: startRssMb,
       afterImports: afterImportsRssMb,
       afterModelLoad: memoryAfterModelLoadMb.rss,
-      end: mb(process.memoryUsage().rss),
+      end: megabytes(process.memoryUsage().rss),
     },
     memoryAfterModelLoadMb,
     enroll,

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DESCRIPTOR_LENGTH } from '../src/matching/descriptor.js';
 import { Gallery, type SearchKernel } from '../src/matching/gallery.js';
+import { percentile, round3 } from './benchStats.js';
 
 export interface SearchBenchResult {
   galleryFaces: number;
@@ -145,15 +146,6 @@ function bruteForce(faces: SyntheticFaces, faceCount: number, query: Float32Arra
     }
   }
   return { best, second };
-}
-
-function percentile(sortedMs: number[], fraction: number): number {
-  const index = Math.min(sortedMs.length - 1, Math.ceil(fraction * sortedMs.length) - 1);
-  return sortedMs[Math.max(0, index)]!;
-}
-
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }
 
 function peakRssMiB(): number {

@@ -19,3 +19,12 @@ export function summarize(values: readonly number[]): { count: number; median: n
 export function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
+
+export function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+/** Bytes as MB = 10^6 bytes (the stricter reading of the "250 MB"), to one decimal. */
+export function megabytes(bytes: number): number {
+  return Math.round(bytes / 1e5) / 10;
+}
