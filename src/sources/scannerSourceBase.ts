@@ -1,12 +1,6 @@
 import { createLogger, type Logger } from '../core/logger.js';
-import type {
-  Scan,
-  ScannerCallbacks,
-  ScannerKind,
-  ScannerSource,
-  ScannerState,
-  ScannerStatusReport,
-} from './scannerSource.js';
+import type { Scan, ScannerCallbacks, ScannerKind, ScannerSource, ScannerStatusReport } from './scannerSource.js';
+import { SourceStatus } from './sourceStatus.js';
 
 /**
  * What every scanner source shares: counters, the state reported to the operator, and
@@ -14,18 +8,18 @@ import type {
  * where a throw would end the process). Listener errors are logged without the scan: its
  * code may be a payment token.
  */
-export abstract class ScannerSourceBase implements ScannerSource {
+export abstract class ScannerSourceBase extends SourceStatus<ScannerStatusReport> implements ScannerSource {
   abstract readonly kind: ScannerKind;
-  private state: ScannerState = 'stopped';
-  private detail: string | undefined;
   private scansIn = 0;
   private scansDropped = 0;
 
   protected constructor(
-    readonly lane: string,
+    lane: string,
     private readonly callbacks: ScannerCallbacks,
-    protected readonly log: Logger = createLogger('silent'),
-  ) {}
+    log: Logger = createLogger('silent'),
+  ) {
+    super(lane, 'scanner', (report) => callbacks.onStatus(report), log);
+  }
 
   abstract start(): Promise<void>;
   abstract stop(): Promise<void>;
@@ -34,38 +28,16 @@ export abstract class ScannerSourceBase implements ScannerSource {
     return {
       lane: this.lane,
       kind: this.kind,
-      state: this.state,
-      ...(this.detail === undefined ? {} : { detail: this.detail }),
+      ...this.stateReport(),
       scansIn: this.scansIn,
       scansDropped: this.scansDropped,
     };
   }
 
-  protected get currentState(): ScannerState {
-    return this.state;
-  }
-
-  /** Reports only changes, so a steady scanner does not flood the operator's status feed. */
-  protected setState(state: ScannerState, detail?: string): void {
-    if (state === this.state && detail === this.detail) return;
-    this.state = state;
-    this.detail = detail;
-    const report = this.status();
-    try {
-      this.callbacks.onStatus(report);
-    } catch (err) {
-      this.log.error({ err, lane: this.lane }, 'scanner status listener failed');
-    }
-  }
-
   protected deliver(code: string, atMs: number = Date.now()): Scan {
     this.scansIn += 1;
     const scan: Scan = { lane: this.lane, code, atMs };
-    try {
-      this.callbacks.onScan(scan);
-    } catch (err) {
-      this.log.error({ err: errorWithoutDetail(err), lane: this.lane }, 'scanner scan listener failed');
-    }
+    this.callListener('scan', () => this.callbacks.onScan(scan), errorWithoutDetail);
     return scan;
   }
 
