@@ -4,7 +4,7 @@ import { endianness } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { RetryBackoff } from './retryBackoff.js';
+import { ReconnectingScanner } from './reconnectingScanner.js';
 import type { KeyboardWedgeScannerConfig } from './scannerConfigSchema.js';
 import {
   CHORD_MODIFIER_KEYS,
@@ -15,9 +15,7 @@ import {
   KEY_RIGHTSHIFT,
   characterForKey,
 } from './scannerEvdevKeymap.js';
-import { ScannerLineAssembler } from './scannerLineAssembler.js';
 import type { ScannerCallbacks } from './scannerSource.js';
-import { ScannerSourceBase } from './scannerSourceBase.js';
 
 export type KeyboardWedgeScannerOptions = Omit<KeyboardWedgeScannerConfig, 'kind'> & {
   lane: string;
@@ -60,14 +58,10 @@ export const KEYBOARD_WEDGE_GRAB_NOTE =
  * stop(). The kernel keeps ~64 events per reader; if reading falls behind, it says so with
  * SYN_DROPPED and the code being typed is dropped rather than delivered with holes in it.
  */
-export class KeyboardWedgeScanner extends ScannerSourceBase {
+export class KeyboardWedgeScanner extends ReconnectingScanner {
   readonly kind = 'keyboard-wedge' as const;
-  private active = false;
   private handle: FileHandle | undefined;
   private loop: Promise<void> | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private readonly backoff: RetryBackoff;
-  private readonly assembler: ScannerLineAssembler;
   private readonly eventBytes: number;
   private readonly littleEndian = endianness() === 'LE';
   private leftShift = false;
@@ -81,36 +75,17 @@ export class KeyboardWedgeScanner extends ScannerSourceBase {
     callbacks: ScannerCallbacks,
     log?: Logger,
   ) {
-    super(options.lane, callbacks, log);
+    super(options.device, options, 'lf', callbacks, log);
     this.eventBytes = options.inputEventBytes ?? (ARCHES_WITH_32_BIT_LONG.has(process.arch) ? 16 : 24);
-    this.backoff = new RetryBackoff(options.retryInitialMs, options.retryMaxMs);
-    this.assembler = new ScannerLineAssembler(
-      {
-        maxCodeLength: options.maxCodeLength,
-        terminator: 'lf',
-        partialCodeTimeoutMs: options.partialCodeTimeoutMs,
-      },
-      { code: (code) => this.deliver(code), dropped: (why) => this.countDropped(why) },
-    );
-  }
-
-  async start(): Promise<void> {
-    if (this.active) return;
-    this.active = true;
-    this.backoff.reset();
-    this.setState('starting', `opening ${this.options.device}`);
-    await this.connect();
   }
 
   async stop(): Promise<void> {
-    this.active = false;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.stopRetrying();
     await this.loop;
     if (this.currentState !== 'stopped') this.setState('stopped', 'stopped by the service');
   }
 
-  private async connect(): Promise<void> {
+  protected async connect(): Promise<void> {
     const { device } = this.options;
     let handle: FileHandle;
     try {
@@ -224,16 +199,6 @@ export class KeyboardWedgeScanner extends ScannerSourceBase {
     this.leftShift = false;
     this.rightShift = false;
     this.chordKeysDown.clear();
-  }
-
-  private scheduleRetry(reason: string): void {
-    if (!this.active) return;
-    const delayMs = this.backoff.nextDelayMs();
-    this.setState('retrying', `${reason}; retry ${this.backoff.attempts} in ${Math.round(delayMs / 100) / 10} s`);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (this.active) void this.connect();
-    }, delayMs);
   }
 
   private readU16(buffer: Buffer, at: number): number {

@@ -2,11 +2,9 @@ import { StringDecoder } from 'node:string_decoder';
 import type { SerialPort } from 'serialport';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { RetryBackoff } from './retryBackoff.js';
+import { ReconnectingScanner } from './reconnectingScanner.js';
 import type { SerialScannerConfig } from './scannerConfigSchema.js';
-import { ScannerLineAssembler } from './scannerLineAssembler.js';
 import type { ScannerCallbacks } from './scannerSource.js';
-import { ScannerSourceBase } from './scannerSourceBase.js';
 
 export type SerialScannerOptions = Omit<SerialScannerConfig, 'kind'> & { lane: string };
 
@@ -21,44 +19,21 @@ type SerialPortModule = typeof import('serialport');
  * binding is needed only by lanes that have a serial scanner, and a binding that fails to
  * load on some till must fail this lane with a clear status, not the whole service.
  */
-export class SerialScanner extends ScannerSourceBase {
+export class SerialScanner extends ReconnectingScanner {
   readonly kind = 'serial' as const;
-  private active = false;
   private port: SerialPort | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
   private decoder = new StringDecoder('utf8');
-  private readonly backoff: RetryBackoff;
-  private readonly assembler: ScannerLineAssembler;
 
   constructor(
     private readonly options: SerialScannerOptions,
     callbacks: ScannerCallbacks,
     log?: Logger,
   ) {
-    super(options.lane, callbacks, log);
-    this.backoff = new RetryBackoff(options.retryInitialMs, options.retryMaxMs);
-    this.assembler = new ScannerLineAssembler(
-      {
-        maxCodeLength: options.maxCodeLength,
-        terminator: options.terminator,
-        partialCodeTimeoutMs: options.partialCodeTimeoutMs,
-      },
-      { code: (code) => this.deliver(code), dropped: (why) => this.countDropped(why) },
-    );
-  }
-
-  async start(): Promise<void> {
-    if (this.active) return;
-    this.active = true;
-    this.backoff.reset();
-    this.setState('starting', `opening ${this.options.path}`);
-    await this.connect();
+    super(options.path, options, options.terminator, callbacks, log);
   }
 
   async stop(): Promise<void> {
-    this.active = false;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.stopRetrying();
     const port = this.port;
     this.port = undefined;
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
@@ -66,7 +41,7 @@ export class SerialScanner extends ScannerSourceBase {
     if (this.currentState !== 'stopped') this.setState('stopped', 'stopped by the service');
   }
 
-  private async connect(): Promise<void> {
+  protected async connect(): Promise<void> {
     let serialport: SerialPortModule;
     try {
       serialport = await import('serialport');
@@ -103,16 +78,6 @@ export class SerialScanner extends ScannerSourceBase {
         : `${path} closed${err ? `: ${err.message}` : ''}`);
     });
     this.setState('running', `reading codes from ${path} at ${baudRate} baud`);
-  }
-
-  private scheduleRetry(reason: string): void {
-    if (!this.active) return;
-    const delayMs = this.backoff.nextDelayMs();
-    this.setState('retrying', `${reason}; retry ${this.backoff.attempts} in ${Math.round(delayMs / 100) / 10} s`);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (this.active) void this.connect();
-    }, delayMs);
   }
 }
 
