@@ -212,17 +212,16 @@ function connectTill(service: ServiceProcess, lane: string, memberIndex: Map<str
   socket.on('disconnect', (reason) => {
     if (reason !== 'io client disconnect') counts.socketUnexpectedDisconnects++;
   });
+  // Counted whenever it happens; a till that lost its connection keeps trying, as a till page does.
+  socket.on('connect_error', () => counts.socketConnectErrors++);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`till on ${lane} did not connect within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`till on ${lane} did not connect within ${REQUEST_TIMEOUT_MS} ms`));
+    }, REQUEST_TIMEOUT_MS);
     socket.once('connect', () => {
       clearTimeout(timer);
       resolve(socket);
-    });
-    socket.once('connect_error', (err) => {
-      counts.socketConnectErrors++;
-      clearTimeout(timer);
-      socket.close();
-      reject(err);
     });
   });
 }
