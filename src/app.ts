@@ -106,10 +106,17 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
       onConnectionsChanged: (n) => metrics.connectedTills.set(n),
     });
     const push = <E extends TillEventName>(lane: string, event: E, payload: Omit<TillEventPayload<E>, 'eventId' | 'lane' | 'at'>) => {
+      // Before start (a camera reporting in) and while stopping (requests in flight still commit)
+      // there is no till to tell: the event is dropped rather than turning a committed payment into
+      // a 500; tills show the current state when they connect.
+      if (!gatewayRunning) {
+        log.debug({ lane, event }, 'till event dropped: the till gateway is not running');
+        return;
+      }
       gateway.emitToLane(lane, event, { ...payload, eventId: randomUUID(), lane, at: new Date().toISOString() } as TillEventPayload<E>);
     };
 
-    let gatewayStarted = false;
+    let gatewayRunning = false;
     const lanes = new Map<string, Lane>();
     const checkout = new Checkout({
       store: core.store,
@@ -176,7 +183,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
             lane.cameraStatus = report;
             if (changed) {
               laneLog.info({ state: report.state, detail: report.detail }, 'camera status');
-              if (gatewayStarted) push(lane.id, 'camera:status', { state: report.state, detail: report.detail, framesIn: report.framesIn, framesDropped: report.framesDropped + slot.dropped });
+              push(lane.id, 'camera:status', { state: report.state, detail: report.detail, framesIn: report.framesIn, framesDropped: report.framesDropped + slot.dropped });
             }
           },
         },
@@ -276,8 +283,11 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
 
     // Reverse order of stopping: lanes first (no new events), then the gateway (closes the server).
     gateway.start();
-    gatewayStarted = true;
-    stops.push(() => gateway.stop());
+    gatewayRunning = true;
+    stops.push(() => {
+      gatewayRunning = false;
+      return gateway.stop();
+    });
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
       httpServer.listen(settings.server.port, settings.server.host, () => resolve());

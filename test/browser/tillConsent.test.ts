@@ -6,7 +6,7 @@ import type { RunningApp } from '../../src/app.js';
 import { fakePayerId } from '../../src/fusion/paymentProvider.js';
 import type { Role } from '../../src/ledger/index.js';
 import { ARTIFACTS, launchChromium } from '../support/chromium.js';
-import { faceFrame, pushFrames as pushFramesTo } from '../support/frames.js';
+import { faceFrame, metricValue, pushFrames as pushFramesTo, standAtCounter, waitUntil } from '../support/frames.js';
 import { bearer, postJson, startTestApp, type TestApp } from '../support/testApp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -72,13 +72,15 @@ describe('till page: payment, new member and face consent in Chromium', () => {
     await page.getByTestId('setup-submit').click();
     await page.waitForSelector('[data-testid="connection-status"][data-state="connected"]', { timeout: 15_000 });
 
-    await pushFrames('amy/amy2.png', 6); // the customer stands at the till
+    const customer = standAtCounter(app.url, 'lane1', tokens.device, await faceFrame('amy/amy2.png'));
+    // Tracked as unknown means she was described on several frames: enough to link her face.
+    await waitUntil(async () => (await metricValue(app.url, tokens.admin, 'memberlens_unknown_faces_total{lane="lane1"}')) >= 1, 'the customer to be tracked');
     expect((await post('/api/lanes/lane1/scans', { code: AUTH_CODE_1 }, 'device')).status).toBe(200);
     await page.getByTestId('scan-status').waitFor({ state: 'visible' });
     expect(await text('scan-status')).toBe('已读取付款码 · 微信支付');
-    await pushFrames('amy/amy2.png', 2);
 
     const paid = await pay('o-1', AUTH_CODE_1, 58);
+    await customer.leave();
     expect(paid.body).toMatchObject({ created: true, face: 'consent-requested' });
     memberId = paid.body.memberId;
     const member = (await (await fetch(`${app.url}/api/members/${memberId}`, { headers: bearer(tokens.admin) })).json()) as any;
@@ -116,8 +118,8 @@ describe('till page: payment, new member and face consent in Chromium', () => {
     await pushFrames(undefined, 8); // the customer leaves
     const popup = page.getByTestId('popup');
     if (await popup.isVisible()) await page.getByTestId('popup-close').click(); // and the cashier clears the card
-    await pushFrames('amy/amy3.png', 6); // she comes back
-    await page.waitForSelector('[data-testid="popup-confidence-line"]:not([hidden])', { timeout: 20_000 });
+    const customer = standAtCounter(app.url, 'lane1', tokens.device, await faceFrame('amy/amy3.png')); // she comes back
+    await page.waitForSelector('[data-testid="popup-confidence-line"]:not([hidden])', { timeout: 60_000 });
     expect(await page.getByTestId('popup').getAttribute('hidden')).toBeNull();
     expect(await text('popup-tier')).toBe('普通');
     // "新会员" belonged to the first visit.
@@ -125,6 +127,7 @@ describe('till page: payment, new member and face consent in Chromium', () => {
 
     await post('/api/lanes/lane1/scans', { code: AUTH_CODE_2 }, 'device');
     const paid = await pay('o-2', AUTH_CODE_2, 60);
+    await customer.leave();
     expect(paid.body).toMatchObject({ memberId, face: 'confirmed', tier: '黄金' });
     await page.getByTestId('tier-upgrade').waitFor({ state: 'visible', timeout: 10_000 });
     expect(await text('tier-upgrade')).toBe('升级为 黄金');

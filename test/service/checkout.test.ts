@@ -82,7 +82,8 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
   };
   const eventsNamed = (name: string) => events.filter((e) => e.name === name).map((e) => e.payload);
   const waitFor = async (name: string, count = 1) => {
-    for (let i = 0; i < 100 && eventsNamed(name).length < count; i++) await sleep(100);
+    // Generous: on a loaded 2-core machine a frame can take seconds; the wait ends as soon as the event is there.
+    for (let i = 0; i < 600 && eventsNamed(name).length < count; i++) await sleep(100);
     return eventsNamed(name);
   };
 
@@ -160,13 +161,26 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
     expect(member.membership.points).toBe(118); // the ledger stays
   });
 
+  it('lists no member as inactive right after their visit', async () => {
+    const res = await fetch(`${app.url}/api/members/inactive`, { headers: { authorization: `Bearer ${tokens.admin}` } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { inactiveDays: number; members: unknown[] };
+    expect(body.inactiveDays).toBe(730);
+    expect(body.members).toEqual([]);
+  });
+
   it('keeps a stranger unknown', async () => {
     await pushFrames(undefined, 8);
     const before = eventsNamed('member:recognized').length;
-    await pushFrames('stuart/stuart1.png', 8);
-    await sleep(500);
+    const unknownBefore = eventsNamed('face:unknown').length;
+    let leave!: () => void;
+    const standing = standAtCounter('stuart/stuart1.png', new Promise<void>((r) => (leave = r)));
+    await waitFor('face:unknown', unknownBefore + 1);
+    await sleep(1000);
+    leave();
+    await standing;
+    expect(eventsNamed('face:unknown')).toHaveLength(unknownBefore + 1);
     expect(eventsNamed('member:recognized')).toHaveLength(before);
-    expect(eventsNamed('face:unknown').length).toBeGreaterThan(0);
   });
 
   it('rejects bad input with clear errors and keeps the auth codes off disk and out of the logs', async () => {

@@ -30,3 +30,44 @@ export async function pushFrames(
     await sleep(intervalMs);
   }
 }
+
+/**
+ * A customer standing at the counter: the same frame keeps coming, as from a camera, until
+ * `leave()`; bounded so a stuck test cannot push forever. Tests wait on what the service
+ * reports rather than on how fast this machine happens to be.
+ */
+export function standAtCounter(url: string, lane: string, token: string, frame: Uint8Array, { intervalMs = 250, maxFrames = 480 } = {}) {
+  let standing = true;
+  let pushed = 0;
+  const done = (async () => {
+    for (let i = 0; standing && i < maxFrames; i++) {
+      await pushFrame(url, lane, token, frame);
+      pushed++;
+      await sleep(intervalMs);
+    }
+  })();
+  return {
+    /** Stops the frames; resolves with how many were pushed. */
+    leave: async () => {
+      standing = false;
+      await done;
+      return pushed;
+    },
+  };
+}
+
+/** Polls until `predicate` holds; fails naming what it waited for. */
+export async function waitUntil(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+/** One series of the service's /metrics, e.g. 'memberlens_unknown_faces_total{lane="lane1"}'; 0 when absent. */
+export async function metricValue(url: string, adminToken: string, series: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { headers: bearer(adminToken) })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
