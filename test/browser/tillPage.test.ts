@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApp } from '../../src/app.js';
 import type { Role } from '../../src/ledger/index.js';
 import { ARTIFACTS, launchChromium } from '../support/chromium.js';
-import { faceCrop, faceFrame, pushFrames } from '../support/frames.js';
+import { faceCrop, faceFrame, standAtCounter } from '../support/frames.js';
 import { bearer, postJson, startTestApp, type TestApp } from '../support/testApp.js';
 
 /**
@@ -47,9 +47,10 @@ describe('till page in Chromium', () => {
     await page.goto(`${app.url}/till/?lane=lane1&token=${tokens.till}`);
     await page.waitForSelector('[data-testid="connection-status"][data-state="connected"]', { timeout: 15_000 });
 
-    await pushFrames(app.url, 'lane1', tokens.device, await faceFrame('amy/amy2.png'), { count: 6, intervalMs: 300 });
+    const customer = standAtCounter(app.url, 'lane1', tokens.device, await faceFrame('amy/amy2.png'));
     const popup = page.getByTestId('popup');
-    await popup.waitFor({ state: 'visible', timeout: 20_000 });
+    await popup.waitFor({ state: 'visible', timeout: 60_000 });
+    await customer.leave();
     expect(await page.getByTestId('popup-name').textContent()).toContain('Amy Farrah');
     expect(await page.getByTestId('popup-tier').textContent()).toContain('黄金');
     expect(await page.getByTestId('popup-discount').textContent()).toContain('9折');
@@ -58,6 +59,7 @@ describe('till page in Chromium', () => {
 
     // The English switch relabels the card.
     await page.getByTestId('lang-switch').click();
+    await page.getByTestId('popup-discount').filter({ hasText: '10% off' }).waitFor({ timeout: 10_000 });
     expect(await page.getByTestId('popup-discount').textContent()).toMatch(/10% off/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'till-popup-en.png') });
     expect(problems).toEqual([]);
