@@ -1,18 +1,15 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type RunningApp } from '../../src/app.js';
-import { settingsSchema } from '../../src/config/settingsSchema.js';
-import { createLogger } from '../../src/core/logger.js';
+import type { RunningApp } from '../../src/app.js';
+import type { Role } from '../../src/ledger/index.js';
+import { ARTIFACTS, launchChromium } from '../support/chromium.js';
+import { startTestApp, type TestApp } from '../support/testApp.js';
 import { fakePayerId } from '../../src/fusion/paymentProvider.js';
 import { cameraFrame } from '../../scripts/cameraFrames.js';
 
-/** Debian's chromium (installed by .ci/run); no browser is ever downloaded. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve('test-artifacts');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const crop = (file: string) => readFileSync(path.join('test/fixtures/faces', file));
 
@@ -23,39 +20,29 @@ const crop = (file: string) => readFileSync(path.join('test/fixtures/faces', fil
  * goes, her membership stays), and the processing-log export.
  */
 describe('admin page: reviews, membership, consent withdrawal and log export in Chromium', () => {
+  let service: TestApp;
   let dir: string;
   let app: RunningApp;
   let browser: Browser;
   let page: Page;
   let till: Socket;
-  let tokens: Record<string, string>;
+  let tokens: Record<Role, string>;
   const problems: string[] = [];
   const events: { name: string; payload: any }[] = [];
   const PAYER_CODE_1 = '134567890123456789';
   const PAYER_CODE_2 = '139876543210456789'; // same last 6 digits: the fake provider's same payer
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'memberlens-admin-reviews-'));
-    app = await startApp(
-      settingsSchema.parse({
-        dataDir: dir,
-        logLevel: 'silent',
-        server: { port: 0 },
-        inference: { workers: 1 },
-        lanes: [{ id: 'lane1', camera: { kind: 'http-push' } }],
-        demo: { seedFolder: '' },
-        backup: { intervalHours: 0 },
-        checkout: { paymentProvider: 'local-fake' },
-        membership: {
-          tiers: [
-            { name: '普通', discountRate: 1, minSpendYuan: 0 },
-            { name: '黄金', discountRate: 0.9, minSpendYuan: 100 },
-          ],
-        },
-      }),
-      createLogger('silent'),
-    );
-    tokens = Object.fromEntries(app.firstStartTokens.map((t) => [t.role, t.token]));
+    service = await startTestApp('admin-reviews', {
+      checkout: { paymentProvider: 'local-fake' },
+      membership: {
+        tiers: [
+          { name: '普通', discountRate: 1, minSpendYuan: 0 },
+          { name: '黄金', discountRate: 0.9, minSpendYuan: 100 },
+        ],
+      },
+    });
+    ({ app, tokens, dir } = service);
     // The till's socket is how the test knows the lane has named Amy before her "payment".
     till = io(`${app.url}/till`, { auth: { token: tokens.till, lane: 'lane1' }, transports: ['websocket'] });
     till.onAny((name: string, payload: unknown, ack?: () => void) => {
@@ -63,10 +50,7 @@ describe('admin page: reviews, membership, consent withdrawal and log export in 
       if (typeof ack === 'function') ack(); // session:mark carries data, not an acknowledgement
     });
     await new Promise<void>((r) => till.once('connect', () => r()));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     page.on('pageerror', (err) => problems.push(err.message));
     page.on('console', (msg) => {
@@ -78,11 +62,10 @@ describe('admin page: reviews, membership, consent withdrawal and log export in 
   afterAll(async () => {
     till?.close();
     await browser?.close();
-    await app?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await service?.stop();
   });
 
-  const request = async (method: string, route: string, role: string, body?: unknown) => {
+  const request = async (method: string, route: string, role: Role, body?: unknown) => {
     const res = await fetch(`${app.url}${route}`, {
       method,
       headers: { authorization: `Bearer ${tokens[role]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
