@@ -8,10 +8,9 @@ import type { Role } from '../../src/ledger/index.js';
 import { ARTIFACTS, launchChromium } from '../support/chromium.js';
 import { startTestApp, type TestApp } from '../support/testApp.js';
 import { fakePayerId } from '../../src/fusion/paymentProvider.js';
-import { cameraFrame } from '../../scripts/cameraFrames.js';
+import { faceCrop as crop, faceFrame, standAtCounter } from '../support/frames.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const crop = (file: string) => readFileSync(path.join('test/fixtures/faces', file));
 
 /**
  * The admin page's checkout side in a real browser against the real service: the membership
@@ -92,22 +91,6 @@ describe('admin page: reviews, membership, consent withdrawal and log export in 
     }
     return undefined;
   };
-  /** Frames keep coming, as from a camera, until `done` settles. */
-  const standAtCounter = (file: string, done: Promise<unknown>) => {
-    let standing = true;
-    void done.finally(() => (standing = false));
-    return (async () => {
-      const frame = await cameraFrame(crop(file), { facePx: 220 });
-      for (let i = 0; standing && i < 200; i++) {
-        await fetch(`${app.url}/api/lanes/lane1/frames`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${tokens.device}`, 'content-type': 'image/jpeg' },
-          body: frame,
-        });
-        await sleep(250);
-      }
-    })();
-  };
   const text = (testId: string) => page.getByTestId(testId).textContent();
 
   let amyId: string;
@@ -161,8 +144,7 @@ describe('admin page: reviews, membership, consent withdrawal and log export in 
   });
 
   it('lists a payment where Amy\'s face stood at the scanner while another member paid', async () => {
-    let paid!: () => void;
-    const standing = standAtCounter('amy/amy2.png', new Promise<void>((r) => (paid = r)));
+    const amy = standAtCounter(app.url, 'lane1', tokens.device, await faceFrame('amy/amy2.png'));
     try {
       // The lane names Amy before the payment code is read.
       expect(await waitFor('member:recognized', (p) => p.memberId === amyId)).toBeDefined();
@@ -170,8 +152,7 @@ describe('admin page: reviews, membership, consent withdrawal and log export in 
       const conflict = await pay('o-2', PAYER_CODE_2, 12);
       expect(conflict.body).toMatchObject({ memberId: payerId, face: 'conflict' });
     } finally {
-      paid();
-      await standing;
+      await amy.leave();
     }
     const reviews = (await request('GET', '/api/reviews', 'admin')).body.reviews;
     expect(reviews).toEqual([expect.objectContaining({ orderId: 'o-2', lane: 'lane1', faceMemberId: amyId, payerMemberId: payerId, memberId: payerId })]);

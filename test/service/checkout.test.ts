@@ -7,7 +7,7 @@ import type { RunningApp } from '../../src/app.js';
 import { createLogger } from '../../src/core/logger.js';
 import { fakePayerId } from '../../src/fusion/paymentProvider.js';
 import type { Role } from '../../src/ledger/index.js';
-import { faceFrame, pushFrame, pushFrames as pushFramesTo } from '../support/frames.js';
+import { faceFrame, pushFrames as pushFramesTo, standAtCounter } from '../support/frames.js';
 import { bearer, postJson, startTestApp, type TestApp } from '../support/testApp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,22 +64,7 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
   const post = (route: string, body: unknown, role: Role) => postJson(`${app.url}${route}`, tokens[role], body);
   const pushFrames = async (file: string | undefined, count: number) =>
     pushFramesTo(app.url, 'lane1', tokens.device, await faceFrame(file), { count, intervalMs: 250 });
-  /**
-   * A customer standing at the counter: frames keep coming (as from a camera) until `done`
-   * resolves, so the test waits on what the service says rather than on how fast this
-   * machine happens to be.
-   */
-  const standAtCounter = (file: string, done: Promise<unknown>) => {
-    let standing = true;
-    void done.finally(() => (standing = false));
-    return (async () => {
-      const frame = await faceFrame(file);
-      for (let i = 0; standing && i < 200; i++) {
-        await pushFrame(app.url, 'lane1', tokens.device, frame);
-        await sleep(250);
-      }
-    })();
-  };
+  const customerAt = async (file: string) => standAtCounter(app.url, 'lane1', tokens.device, await faceFrame(file));
   const eventsNamed = (name: string) => events.filter((e) => e.name === name).map((e) => e.payload);
   const waitFor = async (name: string, count = 1) => {
     // Generous: on a loaded 2-core machine a frame can take seconds; the wait ends as soon as the event is there.
@@ -90,8 +75,7 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
   let memberId: string;
 
   it('turns a first-time payer into a member and asks for face consent at the till', async () => {
-    let paymentDone!: () => void;
-    const standing = standAtCounter('amy/amy2.png', new Promise<void>((r) => (paymentDone = r)));
+    const customer = await customerAt('amy/amy2.png');
     // The tracker has seen the stranger on several described frames once it calls them unknown.
     expect(await waitFor('face:unknown')).toHaveLength(1);
     const scan = await post('/api/lanes/lane1/scans', { code: AUTH_CODE_1 }, 'device');
@@ -103,8 +87,7 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
       { orderId: 'o-1', lane: 'lane1', channel: 'wechat', appId: 'fake-app', payerId: fakePayerId('wechat', AUTH_CODE_1), amount: 58, paidAt: new Date().toISOString() },
       'pos',
     );
-    paymentDone();
-    await standing;
+    await customer.leave();
     expect(paid.status).toBe(201);
     expect(paid.body).toMatchObject({ created: true, duplicate: false, pointsEarned: 58, face: 'consent-requested' });
     memberId = paid.body.memberId;
@@ -124,8 +107,7 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
 
   it('greets the member by face on the next visit, with the pre-payment lookup, and upgrades the tier', async () => {
     await pushFrames(undefined, 8); // the customer leaves
-    let leave!: () => void;
-    const standing = standAtCounter('amy/amy3.png', new Promise<void>((r) => (leave = r))); // and comes back
+    const customer = await customerAt('amy/amy3.png'); // and comes back
     const [recognized] = await waitFor('member:recognized');
     expect(recognized).toMatchObject({ memberId, tier: { name: '普通', discountRate: 1 }, points: 58 });
 
@@ -143,8 +125,7 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
     const conflicting = await post('/api/payments', { ...order, amount: '61.00' }, 'pos');
     expect(conflicting.status).toBe(409);
     expect(conflicting.body.error.code).toBe('ORDER_CONFLICT');
-    leave();
-    await standing;
+    await customer.leave();
     await sleep(300);
     expect(eventsNamed('payment:linked')).toHaveLength(2);
   });
@@ -173,12 +154,10 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
     await pushFrames(undefined, 8);
     const before = eventsNamed('member:recognized').length;
     const unknownBefore = eventsNamed('face:unknown').length;
-    let leave!: () => void;
-    const standing = standAtCounter('stuart/stuart1.png', new Promise<void>((r) => (leave = r)));
+    const stranger = await customerAt('stuart/stuart1.png');
     await waitFor('face:unknown', unknownBefore + 1);
     await sleep(1000);
-    leave();
-    await standing;
+    await stranger.leave();
     expect(eventsNamed('face:unknown')).toHaveLength(unknownBefore + 1);
     expect(eventsNamed('member:recognized')).toHaveLength(before);
   });

@@ -2,7 +2,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApp } from '../../src/app.js';
 import type { MemberRecognized } from '../../src/push/tillEvents.js';
-import { faceCrop as crop, faceFrame, pushFrames as pushFramesTo, standAtCounter, waitUntil } from '../support/frames.js';
+import { faceCrop as crop, faceFrame, metricValue, pushFrames as pushFramesTo, standAtCounter, waitUntil } from '../support/frames.js';
 import { bearer, startTestApp, type TestApp } from '../support/testApp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -123,7 +123,7 @@ describe('till service end to end', () => {
     lane2.socket.io.engine.close();
     await dropped;
     const raj = standAtCounter(app.url, 'lane2', device, await faceFrame('raj/raj2.png'));
-    await waitUntil(async () => (await metricValue('memberlens_recognitions_total{lane="lane2"}')) === 1, 'Raj\'s popup to be sent');
+    await waitUntil(async () => (await metricValue(app.url, admin, 'memberlens_recognitions_total{lane="lane2"}')) === 1, 'Raj\'s popup to be sent');
     await raj.leave();
     expect(lane2.recognized).toEqual([]);
     lane2.socket.io.reconnection(true);
@@ -135,17 +135,11 @@ describe('till service end to end', () => {
     expect(lane2.recognized.map((e) => e.memberId)).toEqual([members.Raj]);
   });
 
-  async function metricValue(series: string): Promise<number | undefined> {
-    const text = await (await api('GET', '/metrics')).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-    return line === undefined ? undefined : Number(line.slice(series.length + 1));
-  }
-
   it('serves health and metrics', async () => {
     const health = await fetch(`${app.url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await metricValue('memberlens_recognitions_total{lane="lane1"}')).toBe(1);
-    expect(await metricValue('memberlens_frames_in_total{lane="lane1"}')).toBe(lane1FramesPushed);
+    expect(await metricValue(app.url, admin, 'memberlens_recognitions_total{lane="lane1"}')).toBe(1);
+    expect(await metricValue(app.url, admin, 'memberlens_frames_in_total{lane="lane1"}')).toBe(lane1FramesPushed);
     expect((await api('GET', '/metrics', undefined, {}, till)).status).toBe(403);
     expect((await fetch(`${app.url}/api/members`)).status).toBe(401);
   });
