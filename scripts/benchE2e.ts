@@ -22,7 +22,7 @@ import { FaceEngine } from '../src/vision/faceEngine.js';
 import type { MemberRecognized } from '../src/push/tillEvents.js';
 import { cameraFrame } from './cameraFrames.js';
 import { summarize } from './benchStats.js';
-import { startServiceProcess, type ServiceProcess } from './serviceProcess.js';
+import { serviceMetric, startServiceProcess, type ServiceProcess } from './serviceProcess.js';
 
 const TARGETS = { e2eOverEngineMedianRatio: 1.15, fourLaneP95Ms: 500, healthzP99Ms: 50, growthRatioMax: 1.2 } as const;
 const PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
@@ -120,10 +120,6 @@ function pushFrame(service: Service, lane: string, frame: Buffer): Promise<Respo
   });
 }
 
-async function metric(service: Service, series: RegExp): Promise<number> {
-  const text = await (await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${service.tokens.admin}` } })).text();
-  return text.split('\n').filter((l) => series.test(l)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
-}
 
 /** Closed loop on one lane: push a frame, wait for its popup, next member. */
 async function singleLane(service: Service, frames: Buffer[], memberIndex: Map<string, number>, usable: number[]) {
@@ -164,7 +160,7 @@ async function fourLanes(service: Service, frames: Buffer[], memberIndex: Map<st
   const healthz: number[] = [];
   const start = performance.now();
   const endAt = start + durationS * 1000;
-  const rssStart = await metric(service, /^memberlens_process_resident_memory_bytes /);
+  const rssStart = await serviceMetric(service, /^memberlens_process_resident_memory_bytes /);
   const third = (durationS * 1000) / 3;
   let pushed = 0;
   const pushers = lanes.map(async (lane, laneIndex) => {
@@ -185,7 +181,7 @@ async function fourLanes(service: Service, frames: Buffer[], memberIndex: Map<st
       await fetch(`${service.url}/healthz`);
       healthz.push(performance.now() - t);
       if (t >= nextRssAt) {
-        rssSamples.push({ atMs: t - start, mb: Math.round((await metric(service, /^memberlens_process_resident_memory_bytes /)) / 1e5) / 10 });
+        rssSamples.push({ atMs: t - start, mb: Math.round((await serviceMetric(service, /^memberlens_process_resident_memory_bytes /)) / 1e5) / 10 });
         nextRssAt = t + 5000;
       }
       await sleep(50);
@@ -194,14 +190,14 @@ async function fourLanes(service: Service, frames: Buffer[], memberIndex: Map<st
   await Promise.all([...pushers, poller]);
   await sleep(1500);
   for (const s of sockets) s.close();
-  const rssEnd = await metric(service, /^memberlens_process_resident_memory_bytes /);
+  const rssEnd = await serviceMetric(service, /^memberlens_process_resident_memory_bytes /);
   const firstThird = samples.filter((s) => s.atMs - start < third).map((s) => s.latencyMs);
   const lastThird = samples.filter((s) => s.atMs - start >= 2 * third).map((s) => s.latencyMs);
   return {
     durationS,
     framesPushed: pushed,
-    framesDropped: await metric(service, /^memberlens_frames_dropped_total\{/),
-    framesAnalyzed: Math.round((await metric(service, /^memberlens_inference_stage_seconds_count\{stage="detect"\}/))),
+    framesDropped: await serviceMetric(service, /^memberlens_frames_dropped_total\{/),
+    framesAnalyzed: Math.round((await serviceMetric(service, /^memberlens_inference_stage_seconds_count\{stage="detect"\}/))),
     popups: samples.length,
     latencyMs: summarize(samples.map((s) => s.latencyMs)),
     firstThirdMs: summarize(firstThird),

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import { cameraFrame } from './cameraFrames.js';
 import { summarize } from './benchStats.js';
-import { startServiceProcess, type ServiceProcess } from './serviceProcess.js';
+import { serviceMetric, startServiceProcess, type ServiceProcess } from './serviceProcess.js';
 
 const PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
 const FACE_PX = 150;
@@ -164,16 +164,8 @@ async function enroll(service: ServiceProcess): Promise<Map<string, number>> {
   return memberIndex;
 }
 
-async function metric(service: ServiceProcess, series: RegExp): Promise<number> {
-  const res = await fetch(`${service.url}/metrics`, {
-    headers: { authorization: `Bearer ${service.tokens.admin}` },
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  const text = await res.text();
-  return text
-    .split('\n')
-    .filter((l) => series.test(l))
-    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+function metric(service: ServiceProcess, series: RegExp): Promise<number> {
+  return serviceMetric(service, series, REQUEST_TIMEOUT_MS);
 }
 const RSS = /^memberlens_process_resident_memory_bytes /;
 const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { cameraFrame } from './cameraFrames.js';
-import { startServiceProcess } from './serviceProcess.js';
+import { serviceMetric, startServiceProcess } from './serviceProcess.js';
 
 const GROWTH_LIMIT = 0.05;
 const WARM_UP_SHARE = 0.1;
@@ -31,10 +31,7 @@ const service = await startServiceProcess({
 });
 const auth = (role: string) => ({ authorization: `Bearer ${service.tokens[role]}` });
 
-async function metric(series: RegExp): Promise<number> {
-  const text = await (await fetch(`${service.url}/metrics`, { headers: auth('admin') })).text();
-  return text.split('\n').filter((l) => series.test(l)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
-}
+const metric = (series: RegExp) => serviceMetric(service, series);
 
 try {
   // Two members enrolled, so frames exercise matching and the tracker's popups as well as unknowns.

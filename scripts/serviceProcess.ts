@@ -70,3 +70,19 @@ export async function startServiceProcess(settings: Record<string, unknown>, opt
     },
   };
 }
+
+/**
+ * The sum of every /metrics line matching `series` (e.g. all lanes of a counter), read with the
+ * admin token. `timeoutMs` bounds the request for benches that run the service into overload.
+ */
+export async function serviceMetric(service: Pick<ServiceProcess, 'url' | 'tokens'>, series: RegExp, timeoutMs?: number): Promise<number> {
+  const res = await fetch(`${service.url}/metrics`, {
+    headers: { authorization: `Bearer ${service.tokens.admin}` },
+    signal: timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  return text
+    .split('\n')
+    .filter((l) => series.test(l))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}

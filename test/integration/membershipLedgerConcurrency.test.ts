@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { seededRandom } from '../../scripts/benchSearch.js';
 import { openDatabase } from '../../src/ledger/database.js';
 import { MemberStore, type MembershipSettings, type PaymentResult, type RecordPaymentInput } from '../../src/ledger/index.js';
 
@@ -58,17 +59,6 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Small seeded generator so a failing shuffle can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Payer {
   channel: string;
@@ -103,7 +93,8 @@ function startChild(env: Record<string, string>): { child: ChildProcess; ready: 
 }
 
 it('counts each of 600 orders once across 1,000 duplicated, shuffled, concurrent sends from 2 processes', async () => {
-  const random = prng(20_240_601);
+  // Seeded so a failing shuffle can be replayed.
+  const random = seededRandom(20_240_601);
   const faceKey = randomBytes(32);
   const people = payers();
   const startMs = Date.now() - 30 * 86_400_000;
