@@ -7,7 +7,7 @@ import { loadSettings } from '../config/loadSettings.js';
 import type { Settings } from '../config/settingsSchema.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { backupFileName, restoreBackup, ROLES, verifyBackup, type ConsentMethod, type Role } from '../ledger/index.js';
+import { backupFileName, restoreBackup, ROLES, verifyBackup, type ConsentMethod, type MemberStore, type Role } from '../ledger/index.js';
 import { dataPath, openMemberStore, openRecognitionCore } from '../recognitionCore.js';
 import { FaceEngine } from '../vision/faceEngine.js';
 import { jsonLine, toEmbedRecord, toIdentifyRecord } from './cliOutput.js';
@@ -117,15 +117,10 @@ export function buildCli(): Command {
     .option('--query <text>', 'part of the name, or the start of the phone number')
     .option('--limit <n>', 'at most this many', parsePositiveInt, 100)
     .action(async (opts: { query?: string; limit: number }) => {
-      await withContext(program, async (settings) => {
-        const store = openMemberStore(settings);
-        try {
-          for (const member of store.members.list({ query: opts.query, limit: opts.limit })) {
-            const faces = store.faces.listForMember(member.id).length;
-            jsonLine({ id: member.id, name: member.name, phone: member.phone, faces, createdAt: new Date(member.createdAtMs).toISOString() });
-          }
-        } finally {
-          store.close();
+      await withStore(program, async (store) => {
+        for (const member of store.members.list({ query: opts.query, limit: opts.limit })) {
+          const faces = store.faces.listForMember(member.id).length;
+          jsonLine({ id: member.id, name: member.name, phone: member.phone, faces, createdAt: new Date(member.createdAtMs).toISOString() });
         }
       });
     });
@@ -135,15 +130,10 @@ export function buildCli(): Command {
     .argument('<id>', 'member id, as `members list` prints it')
     .option('--staff <name>', 'who deletes, for the processing log', process.env.USER ?? 'cli')
     .action(async (id: string, opts: { staff: string }) => {
-      await withContext(program, async (settings) => {
-        const store = openMemberStore(settings);
-        try {
-          const { deleted, deletedFaceIds } = store.deleteMember(id, `cli:${opts.staff}`);
-          if (!deleted) throw new UserError(`No member ${id}; run "memberlens members list" to see the ids.`, 'member-not-found');
-          jsonLine({ deleted: id, faces: deletedFaceIds.length });
-        } finally {
-          store.close();
-        }
+      await withStore(program, async (store) => {
+        const { deleted, deletedFaceIds } = store.deleteMember(id, `cli:${opts.staff}`);
+        if (!deleted) throw new UserError(`No member ${id}; run "memberlens members list" to see the ids.`, 'member-not-found');
+        jsonLine({ deleted: id, faces: deletedFaceIds.length });
       });
     });
 
@@ -152,16 +142,11 @@ export function buildCli(): Command {
     .description('write an online backup of the member database (safe while the service runs)')
     .option('--to <file>', 'backup file (default: a new timestamped file in the backup folder)')
     .action(async (opts: { to?: string }) => {
-      await withContext(program, async (settings) => {
-        const store = openMemberStore(settings);
-        try {
-          const file = opts.to ?? path.join(dataPath(settings, settings.backup.folder), backupFileName(Date.now()));
-          mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-          await store.backupTo(file);
-          jsonLine({ backup: file, ...verifyBackup(file) });
-        } finally {
-          store.close();
-        }
+      await withStore(program, async (store, settings) => {
+        const file = opts.to ?? path.join(dataPath(settings, settings.backup.folder), backupFileName(Date.now()));
+        mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        await store.backupTo(file);
+        jsonLine({ backup: file, ...verifyBackup(file) });
       });
     });
 
@@ -184,41 +169,26 @@ export function buildCli(): Command {
     .option('--label <text>', 'what the token is for, e.g. "lane 2 screen"', '')
     .description('make a token; it is printed once and only its hash is stored')
     .action(async (role: string, opts: { label: string }) => {
-      await withContext(program, async (settings) => {
-        const store = openMemberStore(settings);
-        try {
-          const issued = store.tokens.issue(parseRole(role), opts.label || `${role} (cli)`);
-          jsonLine({ id: issued.id, role: issued.role, label: issued.label, token: issued.token });
-        } finally {
-          store.close();
-        }
+      await withStore(program, async (store) => {
+        const issued = store.tokens.issue(parseRole(role), opts.label || `${role} (cli)`);
+        jsonLine({ id: issued.id, role: issued.role, label: issued.label, token: issued.token });
       });
     });
   tokens
     .command('list')
     .description('tokens as JSON lines (never the secrets)')
     .action(async () => {
-      await withContext(program, async (settings) => {
-        const store = openMemberStore(settings);
-        try {
-          for (const t of store.tokens.list()) jsonLine({ ...t, createdAt: new Date(t.createdAtMs).toISOString() });
-        } finally {
-          store.close();
-        }
+      await withStore(program, async (store) => {
+        for (const t of store.tokens.list()) jsonLine({ ...t, createdAt: new Date(t.createdAtMs).toISOString() });
       });
     });
   tokens
     .command('revoke')
     .argument('<id>', 'token id from `tokens list`')
     .action(async (id: string) => {
-      await withContext(program, async (settings) => {
-        const store = openMemberStore(settings);
-        try {
-          if (!store.tokens.revoke(id)) throw new UserError(`No active token ${id}; see "memberlens tokens list".`, 'token-not-found');
-          jsonLine({ revoked: id });
-        } finally {
-          store.close();
-        }
+      await withStore(program, async (store) => {
+        if (!store.tokens.revoke(id)) throw new UserError(`No active token ${id}; see "memberlens tokens list".`, 'token-not-found');
+        jsonLine({ revoked: id });
       });
     });
   tokens
@@ -226,19 +196,14 @@ export function buildCli(): Command {
     .argument('<role>', `one of ${ROLES.join(', ')}`)
     .description('revoke every active token of the role and make one new one')
     .action(async (role: string) => {
-      await withContext(program, async (settings) => {
-        const store = openMemberStore(settings);
-        try {
-          const r = parseRole(role);
-          const issued = store.inTransaction(() => {
-            const revoked = store.tokens.list().filter((t) => t.role === r && t.revokedAtMs === null);
-            for (const t of revoked) store.tokens.revoke(t.id);
-            return { revoked: revoked.map((t) => t.id), token: store.tokens.issue(r, `${r} (rotated)`) };
-          });
-          jsonLine({ revoked: issued.revoked, id: issued.token.id, role: r, token: issued.token.token });
-        } finally {
-          store.close();
-        }
+      await withStore(program, async (store) => {
+        const r = parseRole(role);
+        const issued = store.inTransaction(() => {
+          const revoked = store.tokens.list().filter((t) => t.role === r && t.revokedAtMs === null);
+          for (const t of revoked) store.tokens.revoke(t.id);
+          return { revoked: revoked.map((t) => t.id), token: store.tokens.issue(r, `${r} (rotated)`) };
+        });
+        jsonLine({ revoked: issued.revoked, id: issued.token.id, role: r, token: issued.token.token });
       });
     });
 
@@ -255,6 +220,18 @@ async function withContext(program: Command, run: (settings: Settings, log: Logg
   const env = global.config ? { ...process.env, MEMBERLENS_CONFIG: global.config } : process.env;
   const settings = loadSettings({ env, overrides: global.dataDir ? { dataDir: global.dataDir } : undefined });
   await run(settings, createLogger(settings.logLevel));
+}
+
+/** The member store alone (no face engine) for one command, closed however the command ends. */
+async function withStore(program: Command, run: (store: MemberStore, settings: Settings) => Promise<void> | void): Promise<void> {
+  await withContext(program, async (settings) => {
+    const store = openMemberStore(settings);
+    try {
+      await run(store, settings);
+    } finally {
+      store.close();
+    }
+  });
 }
 
 function describeFileError(err: unknown): string {
