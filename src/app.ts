@@ -17,7 +17,7 @@ import type { TrackerEvent } from './matching/trackerTypes.js';
 import { decideMatch } from './matching/matcher.js';
 import { TillGateway } from './push/tillGateway.js';
 import type { TillEventName, TillEventPayload } from './push/tillEvents.js';
-import { deriveMemberQrSecret, loadDeviceKey, openRecognitionCore, type RecognitionCore } from './recognitionCore.js';
+import { openRecognitionCore, type RecognitionCore } from './recognitionCore.js';
 import { checkoutRoutes } from './admin/checkoutRoutes.js';
 import { Checkout } from './fusion/checkout.js';
 import { LaneFusion } from './fusion/laneFusion.js';
@@ -127,7 +127,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
       options: {
         consentPolicy: settings.checkout.consentPolicy,
         consentRequestTtlMs: settings.checkout.consentRequestTtlMs,
-        memberQrSecret: deriveMemberQrSecret(loadDeviceKey(settings)),
+        memberQrSecret: core.memberQrSecret,
         matchPolicy: settings.matching,
         enrollGate: settings.vision.enrollGate,
       },

@@ -18,6 +18,8 @@ export interface RecognitionCore {
   gallery: Gallery;
   enrollment: Enrollment;
   identification: Identification;
+  /** Signs member QR codes; derived from the device key, which is read once. */
+  memberQrSecret: Buffer;
   close(): Promise<void>;
 }
 
@@ -27,21 +29,21 @@ export function dataPath(settings: Settings, file: string): string {
 }
 
 /** The member store alone, for commands that need no face engine (listing, deleting). */
-export function openMemberStore(settings: Settings): MemberStore {
+export function openMemberStore(settings: Settings, deviceKey: Buffer = loadDeviceKey(settings)): MemberStore {
   return MemberStore.open({
     databaseFile: dataPath(settings, settings.storage.databaseFile),
-    faceKey: loadDeviceKey(settings),
+    faceKey: deviceKey,
     membership: settings.membership,
   });
 }
 
 /** The device's 32-byte secret: encrypts faces, and keys the other secrets derived from it. */
-export function loadDeviceKey(settings: Settings): Buffer {
+function loadDeviceKey(settings: Settings): Buffer {
   return loadFaceKey({ keyFile: dataPath(settings, settings.storage.faceKeyFile) });
 }
 
 /** Signs member QR codes; derived so that a leaked QR secret reveals nothing about the face key. */
-export function deriveMemberQrSecret(deviceKey: Buffer): Buffer {
+function deriveMemberQrSecret(deviceKey: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', deviceKey, Buffer.alloc(0), 'memberlens member-qr v1', 32));
 }
 
@@ -57,7 +59,8 @@ export async function openRecognitionCore(
     FaceEngine.create(settings.vision, childLogger(root, 'vision')),
 ): Promise<RecognitionCore> {
   const log = childLogger(root, 'recognition');
-  const store = openMemberStore(settings);
+  const deviceKey = loadDeviceKey(settings);
+  const store = openMemberStore(settings, deviceKey);
   try {
     const gallery = await Gallery.create();
     for (const face of store.faces.loadAll()) gallery.add(face.faceId, face.memberId, face.descriptor);
@@ -71,6 +74,7 @@ export async function openRecognitionCore(
       analyzer,
       store,
       gallery,
+      memberQrSecret: deriveMemberQrSecret(deviceKey),
       enrollment: new Enrollment({ analyzer, store, gallery, policy }),
       identification: new Identification({ analyzer, gallery, policy, stillDetector: settings.vision.enrollDetector }),
       close: async () => {
