@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import { cameraFrame } from './cameraFrames.js';
 import { summarize } from './benchStats.js';
-import { serviceMetric, startServiceProcess, type ServiceProcess } from './serviceProcess.js';
+import { serviceMetric, serviceMetrics, startServiceProcess, type ServiceProcess } from './serviceProcess.js';
 
 const PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
 const FACE_PX = 150;
@@ -168,6 +168,8 @@ function metric(service: ServiceProcess, series: RegExp): Promise<number> {
   return serviceMetric(service, series, REQUEST_TIMEOUT_MS);
 }
 const RSS = /^memberlens_process_resident_memory_bytes /;
+/** Longest event-loop stall since the previous scrape (prom-client resets it on each). */
+const LAG_MAX = /^memberlens_nodejs_eventloop_lag_max_seconds /;
 const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
@@ -326,10 +328,13 @@ async function pollHealthz(service: ServiceProcess, endAt: number): Promise<void
   }
 }
 
-async function sampleRss(service: ServiceProcess, endAt: number, samples: number[]): Promise<void> {
+/** RSS and the longest event-loop stall every RSS_EVERY_MS, from the service's own /metrics. */
+async function sampleService(service: ServiceProcess, endAt: number, rss: number[], lagMaxS: number[]): Promise<void> {
   while (performance.now() < endAt) {
     try {
-      samples.push(await metric(service, RSS));
+      const [bytes, lag] = await serviceMetrics(service, [RSS, LAG_MAX], REQUEST_TIMEOUT_MS);
+      rss.push(bytes!);
+      lagMaxS.push(lag!);
     } catch {
       // counted through /healthz; a missed sample only thins the peak estimate
     }
@@ -371,6 +376,8 @@ try {
     recognitions: await metric(service, /^memberlens_recognitions_total\{/),
     framesFailed: await metric(service, /^memberlens_frames_failed_total\{/),
     framesDropped: await metric(service, /^memberlens_frames_dropped_total\{/),
+    ledgerCommits: await metric(service, /^memberlens_ledger_group_commits_total /),
+    ledgerWrites: await metric(service, /^memberlens_ledger_grouped_writes_total /),
   };
 
   progress(`${durationS} s: ${paymentsPerS} payments/s, ${eventsPerS} frames/s over ${laneCount} lanes, ${tillCount} tills, /healthz every ${HEALTHZ_EVERY_MS} ms…`);
@@ -380,17 +387,26 @@ try {
   const start = performance.now();
   const endAt = start + durationS * 1000;
   const rssSamples: number[] = [rssStart];
-  await Promise.all([pushFrames(service, frames, endAt), postPayments(service, endAt), pollHealthz(service, endAt), sampleRss(service, endAt, rssSamples)]);
+  const lagMaxSamplesS: number[] = [];
+  await Promise.all([
+    pushFrames(service, frames, endAt),
+    postPayments(service, endAt),
+    pollHealthz(service, endAt),
+    sampleService(service, endAt, rssSamples, lagMaxSamplesS),
+  ]);
   const loadEndedS = (performance.now() - start) / 1000;
   await sleep(2000); // the last popups and payment events on their way to the tills
   measuring = false;
 
-  const rssEnd = await metric(service, RSS);
+  const [rssEnd, lagEndS] = await serviceMetrics(service, [RSS, LAG_MAX], REQUEST_TIMEOUT_MS);
+  lagMaxSamplesS.push(lagEndS!);
   const after = {
     analyzed: await metric(service, /^memberlens_inference_stage_seconds_count\{stage="detect"\}/),
     recognitions: await metric(service, /^memberlens_recognitions_total\{/),
     framesFailed: await metric(service, /^memberlens_frames_failed_total\{/),
     framesDropped: await metric(service, /^memberlens_frames_dropped_total\{/),
+    ledgerCommits: await metric(service, /^memberlens_ledger_group_commits_total /),
+    ledgerWrites: await metric(service, /^memberlens_ledger_grouped_writes_total /),
   };
   const connectedAtEnd = await metric(service, /^memberlens_connected_tills /);
   for (const entry of seen.values()) counts.missingDeliveries += (tillsPerLane.get(entry.lane) ?? 0) - entry.deliveries;
@@ -424,6 +440,9 @@ try {
       recognitionsCountedByService: after.recognitions - before.recognitions,
       eventsByName,
       tillDeliveries: [...seen.values()].reduce((a, e) => a + e.deliveries, 0),
+      // Group commit: how many ledger writes shared each transaction (and its fsync).
+      ledgerWrites: after.ledgerWrites - before.ledgerWrites,
+      ledgerCommits: after.ledgerCommits - before.ledgerCommits,
     },
     latencyMs: {
       payment: summarize(paymentMs),
@@ -435,7 +454,9 @@ try {
     errors,
     serviceLogMessages: Object.fromEntries(serviceLogMessages),
     tillsConnected: { start: connectedAtStart, end: connectedAtEnd },
-    serviceRssMb: { start: mb(rssStart), peak: mb(Math.max(...rssSamples, rssEnd)), end: mb(rssEnd) },
+    serviceRssMb: { start: mb(rssStart), peak: mb(Math.max(...rssSamples, rssEnd!)), end: mb(rssEnd!) },
+    // The service's own view, free of this process's stalls: its longest event-loop stall.
+    serviceEventLoopLagMaxMs: Math.round(Math.max(...lagMaxSamplesS) * 1000),
     machine: { cores: availableParallelism(), loadAverage1m: { start: round1(loadAtStart), end: round1(loadavg()[0]!) } },
   };
 
@@ -458,6 +479,11 @@ try {
         `${report.achieved.popupEventsPerS} popup events/s (${popupEvents} events, ${report.achieved.framesDropped} frames dropped as superseded, ` +
         `${report.achieved.framesFailed} failed); ${report.achieved.tillDeliveries} till deliveries ${JSON.stringify(eventsByName)}`,
     );
+    const { ledgerWrites, ledgerCommits } = report.achieved;
+    console.log(
+      `ledger: ${ledgerWrites} writes in ${ledgerCommits} commits` +
+        (ledgerCommits > 0 ? ` (group commit: ${round1(ledgerWrites / ledgerCommits)} writes per fsync on average)` : ''),
+    );
     console.table({
       'payments non-2xx': JSON.stringify(counts.paymentsNon2xx),
       'payments network errors / timeouts': counts.paymentsNetworkErrors,
@@ -475,7 +501,8 @@ try {
     if (serviceLogMessages.size > 0) console.log('service warnings/errors:', Object.fromEntries(serviceLogMessages));
     console.log(
       `tills connected ${connectedAtStart} at start, ${connectedAtEnd} at end; service RSS ${report.serviceRssMb.start} MB at start, ` +
-        `${report.serviceRssMb.peak} MB peak, ${report.serviceRssMb.end} MB at end; ${errors === 0 ? 'no errors' : `${errors} errors`}`,
+        `${report.serviceRssMb.peak} MB peak, ${report.serviceRssMb.end} MB at end; longest event-loop stall in the service ` +
+        `${report.serviceEventLoopLagMaxMs} ms; ${errors === 0 ? 'no errors' : `${errors} errors`}`,
     );
     console.log(
       `machine: ${report.machine.cores} cores, 1-min load average ${report.machine.loadAverage1m.start} at start, ` +

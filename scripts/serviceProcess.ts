@@ -76,13 +76,19 @@ export async function startServiceProcess(settings: Record<string, unknown>, opt
  * admin token. `timeoutMs` bounds the request for benches that run the service into overload.
  */
 export async function serviceMetric(service: Pick<ServiceProcess, 'url' | 'tokens'>, series: RegExp, timeoutMs?: number): Promise<number> {
+  const [sum] = await serviceMetrics(service, [series], timeoutMs);
+  return sum!;
+}
+
+/**
+ * Several sums from one scrape. Needed for figures the scrape itself resets, such as the
+ * event-loop lag maximum, which covers the time since the previous scrape.
+ */
+export async function serviceMetrics(service: Pick<ServiceProcess, 'url' | 'tokens'>, series: RegExp[], timeoutMs?: number): Promise<number[]> {
   const res = await fetch(`${service.url}/metrics`, {
     headers: { authorization: `Bearer ${service.tokens.admin}` },
     signal: timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs),
   });
-  const text = await res.text();
-  return text
-    .split('\n')
-    .filter((l) => series.test(l))
-    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  const lines = (await res.text()).split('\n');
+  return series.map((s) => lines.filter((l) => s.test(l)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0));
 }

@@ -74,6 +74,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
       vision: settings.vision,
       log: childLogger(root, 'inference'),
       maxQueueLength: settings.inference.maxQueueLength,
+      workerNice: settings.inference.workerNice,
     }),
   );
   const stops: (() => Promise<void> | void)[] = [() => core.close()];
@@ -313,6 +314,11 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
     stops.push(() => clearInterval(housekeeping));
     stops.push(scheduleMembershipJobs(core, log));
     metrics.onScrape(() => {
+      const group = core.store.groupCommitStats();
+      metrics.ledgerCommits.reset();
+      metrics.ledgerCommits.inc(group.commits);
+      metrics.ledgerGroupedWrites.reset();
+      metrics.ledgerGroupedWrites.inc(group.writes);
       metrics.paymentLinks.reset();
       for (const lane of lanes.values()) {
         const stats = lane.fusion.stats();

@@ -34,6 +34,7 @@ export function openMemberStore(settings: Settings, deviceKey: Buffer = loadDevi
     databaseFile: dataPath(settings, settings.storage.databaseFile),
     faceKey: deviceKey,
     membership: settings.membership,
+    maxWritesPerCommit: settings.storage.maxWritesPerCommit,
   });
 }
 

@@ -60,10 +60,10 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
     res.json(await checkout.scan(l, code, Date.now()));
   });
 
-  router.post('/api/payments', allow('POST /api/payments'), json, (req, res) => {
+  router.post('/api/payments', allow('POST /api/payments'), json, async (req, res) => {
     const input = paymentInput.parse(req.body);
     lane(input.lane);
-    const result = checkout.payment({ ...input, paidAtMs: Date.parse(input.paidAt), actor: actorOf(req) });
+    const result = await checkout.payment({ ...input, paidAtMs: Date.parse(input.paidAt), actor: actorOf(req) });
     res.status(result.duplicate ? 200 : 201).json({
       orderId: input.orderId,
       memberId: result.memberId,
@@ -76,22 +76,28 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
     });
   });
 
-  router.post('/api/payments/:orderId/refunds', allow('POST /api/payments/:orderId/refunds'), json, (req, res) => {
+  router.post('/api/payments/:orderId/refunds', allow('POST /api/payments/:orderId/refunds'), json, async (req, res) => {
     const orderId = id.parse(req.params.orderId);
     const input = refundInput.parse(req.body);
-    const result = store.membership.recordRefund({ orderId, refundId: input.refundId, amountYuan: input.amount, actor: actorOf(req) });
+    const result = await store.writeInGroup(() =>
+      store.membership.recordRefund({ orderId, refundId: input.refundId, amountYuan: input.amount, actor: actorOf(req) }),
+    );
     res.status(result.duplicate ? 200 : 201).json(result);
   });
 
-  router.post('/api/members/:id/recharges', allow('POST /api/members/:id/recharges'), json, (req, res) => {
+  router.post('/api/members/:id/recharges', allow('POST /api/members/:id/recharges'), json, async (req, res) => {
     const input = rechargeInput.parse(req.body);
-    const result = store.membership.recharge({ memberId: req.params.id as string, amountYuan: input.amount, rechargeId: input.rechargeId, actor: actorOf(req) });
+    const result = await store.writeInGroup(() =>
+      store.membership.recharge({ memberId: req.params.id as string, amountYuan: input.amount, rechargeId: input.rechargeId, actor: actorOf(req) }),
+    );
     res.status(result.duplicate ? 200 : 201).json(result);
   });
 
-  router.post('/api/members/:id/deductions', allow('POST /api/members/:id/deductions'), json, (req, res) => {
+  router.post('/api/members/:id/deductions', allow('POST /api/members/:id/deductions'), json, async (req, res) => {
     const input = deductionInput.parse(req.body);
-    const result = store.membership.deduct({ memberId: req.params.id as string, amountYuan: input.amount, orderId: input.orderId, confirmation: input.confirmation });
+    const result = await store.writeInGroup(() =>
+      store.membership.deduct({ memberId: req.params.id as string, amountYuan: input.amount, orderId: input.orderId, confirmation: input.confirmation }),
+    );
     res.status(result.duplicate ? 200 : 201).json(result);
   });
 

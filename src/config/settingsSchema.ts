@@ -49,6 +49,8 @@ export const settingsSchema = z
           .describe('SQLite file, relative to dataDir'),
         faceKeyFile: z.string().min(1).default('face.key')
           .describe('AES-256 key for face data at rest, relative to dataDir; created with mode 0600 on first start. MEMBERLENS_FACE_KEY overrides it'),
+        maxWritesPerCommit: z.number().int().min(1).max(10_000).default(200)
+          .describe('Payments, refunds, recharges and deductions that arrive together share one transaction and one fsync (group commit); at most this many per commit'),
       })
       .strict()
       .prefault({}),
@@ -123,6 +125,8 @@ export const settingsSchema = z
       .object({
         workers: z.number().int().min(0).max(64).default(0)
           .describe('Inference worker threads, one face engine each; 0 = one per CPU core'),
+        workerNice: z.number().int().min(0).max(19).default(10)
+          .describe('Linux: nice value of the inference threads, so that payments, till pushes and /healthz on the main thread get the CPU first when the cores are busy (frames wait instead; the newest one is analyzed); 0 = same priority as the main thread'),
         maxQueueLength: z.number().int().min(1).default(32)
           .describe('Analyses waiting for a worker beyond this are refused (HTTP 503) instead of piling up'),
       })

@@ -34,6 +34,17 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly ledgerCommits = new Counter({
+    name: 'memberlens_ledger_group_commits_total',
+    help: 'Transactions committed for payments, refunds, recharges and deductions (one fsync each)',
+    registers: [this.registry],
+  });
+  readonly ledgerGroupedWrites = new Counter({
+    name: 'memberlens_ledger_grouped_writes_total',
+    help: 'Payments, refunds, recharges and deductions in those transactions; divided by the commits, the average group size',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'memberlens_' });
   }

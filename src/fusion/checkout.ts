@@ -102,18 +102,21 @@ export class Checkout {
     return event;
   }
 
-  payment(input: PaymentInput) {
+  /** Records a payment (group-committed with others arriving at once) and then tells the till. */
+  async payment(input: PaymentInput) {
     const { store } = this.deps;
     const laneState = this.requireLane(input.lane);
-    const result = store.membership.recordPayment({
-      orderId: input.orderId,
-      lane: input.lane,
-      channel: input.channel,
-      appId: input.appId,
-      payerId: input.payerId,
-      amountYuan: input.amount,
-      paidAtMs: input.paidAtMs,
-    });
+    const result = await store.writeInGroup(() =>
+      store.membership.recordPayment({
+        orderId: input.orderId,
+        lane: input.lane,
+        channel: input.channel,
+        appId: input.appId,
+        payerId: input.payerId,
+        amountYuan: input.amount,
+        paidAtMs: input.paidAtMs,
+      }),
+    );
     if (result.duplicate) return { ...result, face: 'duplicate' as const };
 
     const view = this.memberView(result.memberId)!;

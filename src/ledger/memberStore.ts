@@ -3,6 +3,7 @@ import { ConsentRepository, type ConsentWithdrawal } from './consentRepository.j
 import { openDatabase, type SqliteDatabase } from './database.js';
 import { FaceCipher } from './faceCipher.js';
 import { FaceRepository, type AddFaceInput } from './faceRepository.js';
+import { GroupCommit, type GroupCommitStats } from './groupCommit.js';
 import { LedgerError } from './ledgerErrors.js';
 import { MemberActivity } from './memberActivity.js';
 import { MemberRepository } from './memberRepository.js';
@@ -21,7 +22,11 @@ export interface OpenMemberStoreOptions {
   membership?: MembershipSettings;
   /** HMAC key for payer identities; by default derived from `faceKey`. */
   payerKeySecret?: Buffer;
+  /** Largest group of writes `writeInGroup` commits together. Default 200. */
+  maxWritesPerCommit?: number;
 }
+
+const DEFAULT_MAX_WRITES_PER_COMMIT = 200;
 
 export interface FaceConsentInput {
   method: ConsentMethod;
@@ -67,6 +72,7 @@ export class MemberStore {
   readonly activity: MemberActivity;
   readonly membership: MembershipLedger;
   readonly #db: SqliteDatabase;
+  readonly #group: GroupCommit;
   #purgePending = false;
 
   private constructor(
@@ -74,8 +80,10 @@ export class MemberStore {
     cipher: FaceCipher,
     clock: () => EpochMs,
     membership: MembershipLedgerOptions,
+    maxWritesPerCommit: number,
   ) {
     this.#db = db;
+    this.#group = new GroupCommit(db, maxWritesPerCommit);
     this.members = new MemberRepository(db, clock);
     this.consents = new ConsentRepository(db, clock);
     this.faces = new FaceRepository(db, cipher, this.consents, clock);
@@ -94,7 +102,7 @@ export class MemberStore {
     };
     const db = openDatabase(opts.databaseFile, { busyTimeoutMs: opts.busyTimeoutMs });
     try {
-      return new MemberStore(db, cipher, opts.clock ?? Date.now, membership);
+      return new MemberStore(db, cipher, opts.clock ?? Date.now, membership, opts.maxWritesPerCommit ?? DEFAULT_MAX_WRITES_PER_COMMIT);
     } catch (err) {
       // Bad membership settings throw from the constructor; the handle must not leak.
       db.close();
@@ -110,6 +118,19 @@ export class MemberStore {
     const result = this.#db.transaction(fn)();
     this.#purgeIfIdle();
     return result;
+  }
+
+  /**
+   * Runs `fn` in the next group commit (see GroupCommit) and resolves once it is on disk.
+   * For the busy money path — payments, refunds, recharges, deductions — where one fsync per
+   * request would hold up everything else the service does.
+   */
+  writeInGroup<T>(fn: () => T): Promise<T> {
+    return this.#group.run(fn);
+  }
+
+  groupCommitStats(): GroupCommitStats {
+    return this.#group.stats();
   }
 
   /** Creates a member, and with consent given, records it and enrolls their faces — all or nothing. */
@@ -200,6 +221,8 @@ export class MemberStore {
   }
 
   close(): void {
+    // Writes already queued were promised a commit; they get it before the handle goes.
+    this.#group.drain();
     this.#db.close();
   }
 

@@ -10,6 +10,7 @@ import type { FaceAnalyzer } from '../matching/faceAnalyzer.js';
 import type { Analysis, AnalyzeOptions, Purpose } from './faceEngine.js';
 import { type PoolToWorker, type WorkerInit, type WorkerToPool, fromWireError } from './inferenceProtocol.js';
 import type { BackendName } from './tensorflowBackend.js';
+import type { ThreadPriority } from './threadPriority.js';
 
 export interface InferencePoolOptions {
   /** Worker threads, each with its own engine; one per core by default. */
@@ -18,6 +19,8 @@ export interface InferencePoolOptions {
   log: Logger;
   /** Calls allowed to wait for a free worker; beyond that a call is refused as 'overloaded'. */
   maxQueueLength: number;
+  /** Nice value of the worker threads on Linux (see lowerThisThreadPriority); 0 by default. */
+  workerNice?: number;
 }
 
 export interface InferencePoolStats {
@@ -46,6 +49,7 @@ interface Slot {
   job: Job | undefined;
   /** From the worker's 'error' event, which precedes 'exit' and says why it died. */
   crash: Error | undefined;
+  priority: ThreadPriority | undefined;
 }
 
 /** Enough for a worker to finish the image it is on; after that it is terminated mid-call. */
@@ -83,7 +87,8 @@ export class InferencePool implements FaceAnalyzer {
     if (!Number.isInteger(opts.maxQueueLength) || opts.maxQueueLength < 0) {
       throw new RangeError(`InferencePool maxQueueLength must be a whole number ≥ 0, got ${opts.maxQueueLength}`);
     }
-    const pool = new InferencePool({ vision: opts.vision, logLevel: opts.log.level }, opts.log, opts.maxQueueLength);
+    const init: WorkerInit = { vision: opts.vision, logLevel: opts.log.level, nice: opts.workerNice ?? 0 };
+    const pool = new InferencePool(init, opts.log, opts.maxQueueLength);
     const started = await Promise.allSettled(Array.from({ length: size }, (_, i) => pool.startWorker(i)));
     const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failure) {
@@ -92,7 +97,11 @@ export class InferencePool implements FaceAnalyzer {
     }
     // A worker that died after saying ready is already being replaced.
     for (const s of started) if (s.status === 'fulfilled' && pool.workers.has(s.value.worker)) pool.slots.push(s.value);
-    opts.log.info({ size, backend: pool.backend }, `Inference pool: ${size} worker thread(s)`);
+    const priority = pool.slots[0]?.priority;
+    opts.log.info(
+      { size, backend: pool.backend, nice: priority?.nice ?? 0, ...(priority?.skipped ? { priorityLeftAlone: priority.skipped } : {}) },
+      `Inference pool: ${size} worker thread(s)`,
+    );
     return pool;
   }
 
@@ -137,6 +146,11 @@ export class InferencePool implements FaceAnalyzer {
     };
   }
 
+  /** What each ready worker did about its CPU priority, by worker index. */
+  threadPriorities(): ThreadPriority[] {
+    return this.slots.map((s) => s.priority ?? { skipped: 'not reported' });
+  }
+
   /** Rejects calls in progress and waiting, then resolves when every worker thread has exited. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -161,13 +175,14 @@ export class InferencePool implements FaceAnalyzer {
       name: `memberlens-inference-${index}`,
     });
     this.workers.add(worker);
-    const slot: Slot = { index, worker, job: undefined, crash: undefined };
+    const slot: Slot = { index, worker, job: undefined, crash: undefined, priority: undefined };
     let ready = false;
     return new Promise<Slot>((resolve, reject) => {
       worker.on('message', (message: WorkerToPool) => {
         switch (message.type) {
           case 'ready':
             ready = true;
+            slot.priority = message.priority;
             this.firstBackend ??= message.backend;
             resolve(slot);
             break;

@@ -2,11 +2,14 @@ import type { VisionSettings } from '../config/settingsSchema.js';
 import { ConfigError, ImageError, UserError } from '../core/errors.js';
 import type { Analysis, AnalyzeOptions, Purpose } from './faceEngine.js';
 import type { BackendName } from './tensorflowBackend.js';
+import type { ThreadPriority } from './threadPriority.js';
 
 /** What the pool hands a worker as workerData: all it needs to build its own engine. */
 export interface WorkerInit {
   vision: VisionSettings;
   logLevel: string;
+  /** Nice value for the worker thread (Linux); 0 leaves it alone. */
+  nice: number;
 }
 
 export type PoolToWorker =
@@ -15,7 +18,7 @@ export type PoolToWorker =
   | { type: 'stop' };
 
 export type WorkerToPool =
-  | { type: 'ready'; backend: BackendName }
+  | { type: 'ready'; backend: BackendName; priority: ThreadPriority }
   | { type: 'start-failed'; error: WireError }
   | { type: 'result'; id: number; analysis: Analysis }
   | { type: 'error'; id: number; error: WireError };

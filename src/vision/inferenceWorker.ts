@@ -2,6 +2,7 @@ import { isMainThread, parentPort, threadId, workerData } from 'node:worker_thre
 import { childLogger, createLogger } from '../core/logger.js';
 import { FaceEngine } from './faceEngine.js';
 import { type PoolToWorker, type WorkerInit, type WorkerToPool, toWireError } from './inferenceProtocol.js';
+import { lowerThisThreadPriority } from './threadPriority.js';
 
 /**
  * One thread of the inference pool: owns one FaceEngine (TensorFlow.js state is per thread)
@@ -31,10 +32,13 @@ port.on('message', (message: PoolToWorker) => {
   void analyze(message);
 });
 
+// Before the engine exists, so that loading models already yields to the main thread.
+const priority = lowerThisThreadPriority(init.nice);
+
 let engine: FaceEngine;
 try {
   engine = await FaceEngine.create(init.vision, log);
-  send({ type: 'ready', backend: engine.backend });
+  send({ type: 'ready', backend: engine.backend, priority });
 } catch (err) {
   // The pool terminates this thread once it has the reason.
   send({ type: 'start-failed', error: toWireError(err) });

@@ -16,6 +16,7 @@ const GROUP = fixture('bbt1.jpg');
 const vision = settingsSchema.parse({}).vision;
 const log = createLogger('silent');
 const MAX_QUEUE = 12;
+const WORKER_NICE = 10;
 /** What "responsive" means for HTTP and Socket.IO on the main thread while both workers infer. */
 const MAX_LAG_MS = 50;
 
@@ -31,7 +32,7 @@ let engine: FaceEngine;
 let reference: Analysis;
 
 beforeAll(async () => {
-  pool = await InferencePool.create({ size: 2, vision, log, maxQueueLength: MAX_QUEUE });
+  pool = await InferencePool.create({ size: 2, vision, log, maxQueueLength: MAX_QUEUE, workerNice: WORKER_NICE });
   engine = await FaceEngine.create(vision, log);
   reference = await engine.analyzeBytes(AMY, 'enroll');
   expect(reference.faces).toHaveLength(1);
@@ -39,6 +40,24 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pool?.close();
+});
+
+/** A thread's nice value as the kernel has it: field 19 of /proc/<pid>/task/<tid>/stat. */
+function niceOf(threadId: number): number {
+  const stat = readFileSync(`/proc/${process.pid}/task/${threadId}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces and parentheses; fields 3… follow its last ')'.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3]);
+}
+
+it.runIf(process.platform === 'linux')('runs its worker threads, and only them, at the lower CPU priority asked for', () => {
+  const priorities = pool.threadPriorities();
+  expect(priorities).toHaveLength(2);
+  for (const p of priorities) {
+    expect(p.skipped).toBeUndefined();
+    expect(p.threadId).not.toBe(process.pid);
+    expect(niceOf(p.threadId!)).toBe(WORKER_NICE);
+  }
+  expect(niceOf(process.pid)).toBeLessThan(WORKER_NICE);
 });
 
 function expectSameAsReference(analysis: Analysis): void {
