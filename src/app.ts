@@ -6,9 +6,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdminApp, type LaneDirectory, type LaneView } from './admin/adminApp.js';
+import { isShedding, type LoadShedding } from './admin/loadShedding.js';
 import type { Settings } from './config/settingsSchema.js';
 import { childLogger, type Logger } from './core/logger.js';
 import { FifoSemaphore } from './core/fifoSemaphore.js';
+import { EventLoopLag } from './core/eventLoopLag.js';
 import { ServiceMetrics } from './core/serviceMetrics.js';
 import { backupFileName, rotateBackups, type IssuedToken } from './ledger/index.js';
 import { LaneRecognizer } from './matching/laneRecognizer.js';
@@ -257,6 +259,23 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
       latestFrame: (id) => lanes.get(id)?.latestFrame,
     };
     const startedAt = Date.now();
+    const loopLag = new EventLoopLag();
+    const loadShedding: LoadShedding = {
+      lagMs: () => loopLag.lagMs,
+      maxLagMs: settings.server.shedLoadAboveLagMs,
+      onShed: (what) => metrics.requestsShed.inc({ what }),
+    };
+    let wasShedding = false;
+    loopLag.start((lagMs) => {
+      metrics.eventLoopLag.set(lagMs / 1000);
+      const shedding = isShedding(loadShedding);
+      if (shedding !== wasShedding) {
+        if (shedding) log.warn({ lagMs: Math.round(lagMs), limitMs: loadShedding.maxLagMs }, 'main thread behind: refusing frames, uploads and ledger writes with 503 until it catches up');
+        else log.info({ lagMs: Math.round(lagMs) }, 'main thread caught up: taking every request again');
+      }
+      wasShedding = shedding;
+    });
+    stops.push(() => loopLag.stop());
     const app = createAdminApp({
       log: childLogger(root, 'http'),
       checkoutRoutes: checkoutRoutes({
@@ -266,12 +285,19 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
         hasLane: (id) => lanes.has(id),
         memberQrTtlMs: settings.checkout.memberQrTtlMs,
         jsonBodyBytes: settings.server.jsonBodyLimitBytes,
+        loadShedding,
       }),
       verifyToken: (token) => core.store.tokens.verify(token),
       store: core.store,
       enrollment: core.enrollment,
       lanes: directory,
-      health: () => ({ uptimeS: Math.round((Date.now() - startedAt) / 1000), backend: core.analyzer.backend, lanes: [...lanes.keys()] }),
+      health: () => ({
+        uptimeS: Math.round((Date.now() - startedAt) / 1000),
+        backend: core.analyzer.backend,
+        lanes: [...lanes.keys()],
+        eventLoopLagMs: Math.round(loopLag.lagMs),
+        shedding: isShedding(loadShedding),
+      }),
       metrics: () => metrics.render(),
       onMemberDeleted: (memberId) => {
         for (const id of lanes.keys()) push(id, 'member:deleted', { memberId });
@@ -279,6 +305,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
       webDir: WEB_DIR,
       limits: { jsonBodyBytes: settings.server.jsonBodyLimitBytes, imageBodyBytes: settings.vision.maxImageBytes },
       security: settings.security,
+      loadShedding,
     });
     httpServer.on('request', app);
 

@@ -9,6 +9,7 @@ import type { Enrollment, EnrollmentImage, FaceConsent } from '../matching/enrol
 import { auditRoutes } from './auditRoutes.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError, errorHandler } from './httpErrors.js';
+import { shedWhenBusy, type LoadShedding } from './loadShedding.js';
 import { recordAdminLogins } from './loginAudit.js';
 import { perMinuteLimit } from './rateLimits.js';
 import { assertRoutesDeclared } from './routeRoles.js';
@@ -43,6 +44,7 @@ export interface AdminAppDeps {
   webDir: string;
   limits: { jsonBodyBytes: number; imageBodyBytes: number };
   security: SecuritySettings;
+  loadShedding: LoadShedding;
 }
 
 /** The `security` settings the HTTP layer applies. */
@@ -103,6 +105,8 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     setting: 'security.pushedFramesPerMinute',
     scope: (req) => `lane:${req.params.lane as string}`,
   });
+  const shedFrames = shedWhenBusy(deps.loadShedding, 'pushed frames');
+  const shedUploads = shedWhenBusy(deps.loadShedding, 'photo uploads');
   const json = express.json({ limit: deps.limits.jsonBodyBytes, strict: true });
   const rawImage = express.raw({ type: IMAGE_TYPES, limit: deps.limits.imageBodyBytes });
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: deps.limits.imageBodyBytes, files: 5, fields: 10 } });
@@ -155,7 +159,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     res.status(204).end();
   });
 
-  app.post('/api/members/:id/faces', allow('POST /api/members/:id/faces'), enrollLimit, rawImage, upload.array('photo', 5), json, async (req, res) => {
+  app.post('/api/members/:id/faces', allow('POST /api/members/:id/faces'), shedUploads, enrollLimit, rawImage, upload.array('photo', 5), json, async (req, res) => {
     const memberId = req.params.id as string;
     if (!store.members.get(memberId)) throw notFound(memberId);
     const { images, fields } = imagesOf(req, lanes);
@@ -189,7 +193,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     res.json({ lanes: lanes.list() });
   });
 
-  app.post('/api/lanes/:lane/frames', allow('POST /api/lanes/:lane/frames'), frameLimit, rawImage, (req, res) => {
+  app.post('/api/lanes/:lane/frames', allow('POST /api/lanes/:lane/frames'), shedFrames, frameLimit, rawImage, (req, res) => {
     const lane = req.params.lane as string;
     if (!lanes.has(lane)) throw new HttpError(404, `No lane "${lane}"; known lanes: ${lanes.list().map((l) => l.id).join(', ')}.`, 'lane-not-found');
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) {

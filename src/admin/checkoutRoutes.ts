@@ -5,6 +5,7 @@ import type { Checkout } from '../fusion/checkout.js';
 import { issueMemberQr } from '../fusion/memberQrCode.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError } from './httpErrors.js';
+import { shedWhenBusy, type LoadShedding } from './loadShedding.js';
 
 export interface CheckoutRoutesDeps {
   checkout: Checkout;
@@ -13,6 +14,7 @@ export interface CheckoutRoutesDeps {
   hasLane: (lane: string) => boolean;
   memberQrTtlMs: number;
   jsonBodyBytes: number;
+  loadShedding: LoadShedding;
 }
 
 /** Amounts arrive as yuan, a number or a decimal string; the ledger checks the 2-decimal rule. */
@@ -49,6 +51,8 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
   const json = express.json({ limit: deps.jsonBodyBytes, strict: true });
   // Roles per route come from ROUTE_ROLES, the table the access-control test walks.
   const allow = routeGuard(verifyToken);
+  // Ledger writes are idempotent by their ids, so a refused one is simply sent again.
+  const shed = shedWhenBusy(deps.loadShedding, 'ledger writes');
   const lane = (name: string) => {
     if (!deps.hasLane(name)) throw new HttpError(404, `No lane "${name}".`, 'lane-not-found');
     return name;
@@ -60,7 +64,7 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
     res.json(await checkout.scan(l, code, Date.now()));
   });
 
-  router.post('/api/payments', allow('POST /api/payments'), json, async (req, res) => {
+  router.post('/api/payments', allow('POST /api/payments'), shed, json, async (req, res) => {
     const input = paymentInput.parse(req.body);
     lane(input.lane);
     const result = await checkout.payment({ ...input, paidAtMs: Date.parse(input.paidAt), actor: actorOf(req) });
@@ -76,7 +80,7 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
     });
   });
 
-  router.post('/api/payments/:orderId/refunds', allow('POST /api/payments/:orderId/refunds'), json, async (req, res) => {
+  router.post('/api/payments/:orderId/refunds', allow('POST /api/payments/:orderId/refunds'), shed, json, async (req, res) => {
     const orderId = id.parse(req.params.orderId);
     const input = refundInput.parse(req.body);
     const result = await store.writeInGroup(() =>
@@ -85,7 +89,7 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
     res.status(result.duplicate ? 200 : 201).json(result);
   });
 
-  router.post('/api/members/:id/recharges', allow('POST /api/members/:id/recharges'), json, async (req, res) => {
+  router.post('/api/members/:id/recharges', allow('POST /api/members/:id/recharges'), shed, json, async (req, res) => {
     const input = rechargeInput.parse(req.body);
     const result = await store.writeInGroup(() =>
       store.membership.recharge({ memberId: req.params.id as string, amountYuan: input.amount, rechargeId: input.rechargeId, actor: actorOf(req) }),
@@ -93,7 +97,7 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
     res.status(result.duplicate ? 200 : 201).json(result);
   });
 
-  router.post('/api/members/:id/deductions', allow('POST /api/members/:id/deductions'), json, async (req, res) => {
+  router.post('/api/members/:id/deductions', allow('POST /api/members/:id/deductions'), shed, json, async (req, res) => {
     const input = deductionInput.parse(req.body);
     const result = await store.writeInGroup(() =>
       store.membership.deduct({ memberId: req.params.id as string, amountYuan: input.amount, orderId: input.orderId, confirmation: input.confirmation }),

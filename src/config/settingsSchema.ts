@@ -140,6 +140,8 @@ export const settingsSchema = z
           .describe('HTTP and Socket.IO port; 0 picks a free one'),
         jsonBodyLimitBytes: z.number().int().min(1024).default(64 * 1024)
           .describe('Largest JSON body accepted'),
+        shedLoadAboveLagMs: z.number().int().min(0).default(250)
+          .describe('When the main thread runs this far behind (median over 0.5 s), pushed frames, photo uploads and ledger writes get 503 with Retry-After: 1 at once, instead of an answer after the caller gave up; /healthz, scans, consent answers and the tills are never refused; 0 = never shed'),
       })
       .strict()
       .prefault({}),

@@ -34,6 +34,17 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  readonly requestsShed = new Counter({
+    name: 'memberlens_requests_shed_total',
+    help: 'Requests refused with 503 because the main thread was behind (server.shedLoadAboveLagMs)',
+    labelNames: ['what'],
+    registers: [this.registry],
+  });
+  readonly eventLoopLag = new Gauge({
+    name: 'memberlens_event_loop_lag_seconds',
+    help: 'Median lag of the main thread over the last 0.5 s, as load shedding sees it',
+    registers: [this.registry],
+  });
   readonly ledgerCommits = new Counter({
     name: 'memberlens_ledger_group_commits_total',
     help: 'Transactions committed for payments, refunds, recharges and deductions (one fsync each)',
