@@ -95,7 +95,13 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
     await seedDemoMembers(settings, core, log);
     stops.push(scheduleBackups(settings, core, log));
 
-    const httpServer = createServer();
+    const httpServer = createServer({
+      headersTimeout: settings.server.headersTimeoutMs,
+      requestTimeout: settings.server.requestTimeoutMs,
+      // Node checks both timeouts only this often (30 s by default), which would let a stalled
+      // client keep its connection well past them.
+      connectionsCheckingInterval: Math.min(1000, settings.server.headersTimeoutMs),
+    });
     const gateway = new TillGateway({
       httpServer,
       authenticate: (token) => {
@@ -339,7 +345,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
     }, 1000);
     housekeeping.unref();
     stops.push(() => clearInterval(housekeeping));
-    stops.push(scheduleMembershipJobs(core, log));
+    stops.push(scheduleMembershipJobs(core, log, settings.security.auditRetentionDays));
     metrics.onScrape(() => {
       const group = core.store.groupCommitStats();
       metrics.ledgerCommits.reset();
@@ -439,10 +445,22 @@ function scheduleBackups(settings: Settings, core: RecognitionCore, log: Logger)
 }
 
 /**
- * Tier downgrades happen at period end and points expire oldest first; both are idempotent,
- * so an hourly run catches up after the PC was off without ever doing anything twice.
+ * Tier downgrades happen at period end, points expire oldest first, and processing-log entries
+ * past `auditRetentionDays` are deleted; all are idempotent, so an hourly run catches up after
+ * the PC was off without ever doing anything twice.
  */
-function scheduleMembershipJobs(core: RecognitionCore, log: Logger): () => void {
+function scheduleMembershipJobs(core: RecognitionCore, log: Logger, auditRetentionDays: number): () => Promise<void> {
+  const stopping = new AbortController();
+  // Chained, so a purge of a large backlog (it yields between batches) never overlaps the next.
+  let purging = Promise.resolve();
+  const purgeAuditLog = async () => {
+    try {
+      const deleted = await core.store.audit.deleteExpired(auditRetentionDays, { signal: stopping.signal });
+      if (deleted > 0) log.info({ auditEntriesDeleted: deleted, auditRetentionDays }, 'processing log entries past retention deleted');
+    } catch (err) {
+      log.error({ err }, 'processing log purge failed; it runs again in an hour');
+    }
+  };
   const run = () => {
     try {
       const expired = core.store.membership.expirePoints();
@@ -453,11 +471,17 @@ function scheduleMembershipJobs(core: RecognitionCore, log: Logger): () => void 
     } catch (err) {
       log.error({ err }, 'membership period jobs failed; they run again in an hour');
     }
+    purging = purging.then(purgeAuditLog);
   };
   run();
   const timer = setInterval(run, 3_600_000);
   timer.unref();
-  return () => clearInterval(timer);
+  return async () => {
+    clearInterval(timer);
+    // The store closes after this; a purge stops at its next batch and the rest waits for the next start.
+    stopping.abort();
+    await purging;
+  };
 }
 
 function round3(v: number): number {

@@ -140,10 +140,18 @@ export const settingsSchema = z
           .describe('HTTP and Socket.IO port; 0 picks a free one'),
         jsonBodyLimitBytes: z.number().int().min(1024).default(64 * 1024)
           .describe('Largest JSON body accepted'),
+        headersTimeoutMs: z.number().int().min(1000).default(10_000)
+          .describe('A client that has not sent its request headers within this time gets 408 and is disconnected (slow or stalled clients hold no connection for long)'),
+        requestTimeoutMs: z.number().int().min(1000).default(60_000)
+          .describe('A client that has not sent its whole request (headers and body) within this time gets 408 and is disconnected; at least headersTimeoutMs. Answers that take long (till long-polling) are not affected'),
         shedLoadAboveLagMs: z.number().int().min(0).default(250)
           .describe('When the main thread runs this far behind (median over 0.5 s), pushed frames, photo uploads and ledger writes get 503 with Retry-After: 1 at once, instead of an answer after the caller gave up; /healthz, scans, consent answers and the tills are never refused; 0 = never shed'),
       })
       .strict()
+      .refine((s) => s.requestTimeoutMs >= s.headersTimeoutMs, {
+        message: 'server.requestTimeoutMs must be at least server.headersTimeoutMs',
+        path: ['requestTimeoutMs'],
+      })
       .prefault({}),
     till: z
       .object({
@@ -264,7 +272,7 @@ export const settingsSchema = z
         loginAuditWindowMs: z.number().int().min(60_000).default(12 * 3_600_000)
           .describe('An admin token\'s use is written to the processing log as a login at most once per this long'),
         auditRetentionDays: z.number().int().min(1095).default(1095)
-          .describe('The processing log is kept at least this long (3 years minimum); GET /api/audit/retention counts entries past it'),
+          .describe('The processing log is kept this long (3 years minimum, which the database also enforces); older entries are deleted at start and hourly, see GET /api/audit/retention'),
         inactiveMemberDays: z.number().int().min(30).default(730)
           .describe('Members not seen (no payment, recognition or other ledger movement) for this long are listed for deletion by GET /api/members/inactive'),
       })
