@@ -8,7 +8,7 @@ import type { RouteKey } from './routeRoles.js';
 export interface AuditRoutesDeps {
   store: MemberStore;
   allow: (route: RouteKey) => RequestHandler;
-  /** The processing log is kept at least this long. */
+  /** The processing log is kept this long; the service deletes older entries hourly. */
   auditRetentionDays: number;
   clock?: () => number;
 }
@@ -26,7 +26,7 @@ const exportQuery = z
 
 /**
  * The processing log for the admin: a CSV export (PIPL Art. 54 audits, GDPR Art. 30 records)
- * and how much of it has outlived the retention period. Neither ever shows biometric data;
+ * and its retention (entries past the cutoff, the last purge). Neither ever shows biometric data;
  * the log refuses to hold it in the first place.
  */
 export function auditRoutes(deps: AuditRoutesDeps): Router {
@@ -71,16 +71,19 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
   router.get('/api/audit/retention', allow('GET /api/audit/retention'), (_req, res) => {
     const cutoffMs = clock() - deps.auditRetentionDays * DAY_MS;
     const { count, oldestAtMs } = store.audit.countOlderThan(cutoffMs);
+    const purge = store.audit.lastPurge();
     res.json({
       retentionDays: deps.auditRetentionDays,
       cutoff: iso(cutoffMs),
+      // Normally 0: only entries that expired since the last hourly run.
       expiredEntries: count,
       oldestExpiredAt: oldestAtMs === null ? null : iso(oldestAtMs),
-      // The database refuses DELETE on the log (a trigger), so nothing is removed automatically.
-      deletion: 'kept',
+      deletion: 'hourly',
+      lastPurge: purge ? { at: iso(purge.atMs), cutoff: iso(purge.cutoffMs), entries: purge.entries } : null,
       note:
-        'Entries older than the retention are counted, not deleted: the processing log is append-only. ' +
-        'Export them (GET /api/audit.csv?until=<cutoff>) before a release that allows deleting them.',
+        'Entries older than the retention are deleted by the service at start and then hourly; each purge ' +
+        'writes an audit.purge entry first. The database refuses to delete any entry younger than three years. ' +
+        'Export entries you must keep (GET /api/audit.csv?until=<cutoff>) before they pass the cutoff.',
     });
   });
 

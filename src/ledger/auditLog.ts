@@ -1,5 +1,7 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { SqliteDatabase } from './database.js';
 import { assertAuditSafe } from './auditDetailsGuard.js';
+import { LedgerError } from './ledgerErrors.js';
 import type { AuditAction, AuditDetails, AuditEntry, EpochMs } from './types.js';
 
 export interface AuditRecordInput {
@@ -24,6 +26,29 @@ export interface AuditPageQuery {
   limit: number;
 }
 
+export interface AuditPurgeOptions {
+  /** The cutoff is this minus the retention; by default the log's clock. */
+  nowMs?: EpochMs;
+  /** Checked between batches: once aborted, the purge stops and the next run deletes the rest. */
+  signal?: AbortSignal;
+}
+
+/** What the newest purge declared before it deleted. */
+export interface AuditPurgeRecord {
+  atMs: EpochMs;
+  cutoffMs: EpochMs;
+  /** Entries older than the cutoff when the purge began: what it deleted unless it was cut short. */
+  entries: number;
+}
+
+/** The legal floor (three years); migration 004 enforces it in SQL too, this only fails first and clearer. */
+const MIN_AUDIT_RETENTION_DAYS = 1095;
+// Not in AuditAction (types.ts): no service records it; only deleteExpired writes it.
+const PURGE_ACTION = 'audit.purge';
+const DAY_MS = 86_400_000;
+// A few ms of write lock per batch, so even a large backlog never holds up tills or payments.
+const PURGE_BATCH_ROWS = 1000;
+
 interface AuditRow {
   id: number;
   at_ms: number;
@@ -40,6 +65,9 @@ export class AuditLog {
   readonly #page;
   readonly #latest;
   readonly #olderThan;
+  readonly #lastPurge;
+  readonly #deleteBatch;
+  readonly #declarePurge;
 
   constructor(
     db: SqliteDatabase,
@@ -61,17 +89,34 @@ export class AuditLog {
     this.#olderThan = db.prepare<[number], { n: number; oldest: number | null }>(
       'SELECT count(*) AS n, min(at_ms) AS oldest FROM audit_log WHERE at_ms < ?',
     );
+    // The action is spelled out, not bound, so the planner can use the partial index on it.
+    this.#lastPurge = db.prepare<[], Pick<AuditRow, 'at_ms' | 'details'>>(
+      `SELECT at_ms, details FROM audit_log WHERE action = '${PURGE_ACTION}' ORDER BY id DESC LIMIT 1`,
+    );
+    // A subquery, not DELETE ... LIMIT, which only SQLite builds with a compile-time option accept.
+    this.#deleteBatch = db.prepare<[number, number]>(
+      'DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at_ms < ? ORDER BY at_ms LIMIT ?)',
+    );
+    // Count and declaration commit together, so the declared count is what lay past the cutoff.
+    this.#declarePurge = db.transaction((retentionDays: number, cutoffMs: number): number => {
+      const { count } = this.countOlderThan(cutoffMs);
+      if (count > 0) {
+        this.#append('system', PURGE_ACTION, null, {
+          retentionDays,
+          cutoff: new Date(cutoffMs).toISOString(),
+          cutoffMs,
+          entries: count,
+        });
+      }
+      return count;
+    });
   }
 
   record(input: AuditRecordInput): AuditEntry {
     const details = input.details ?? null;
     const subject = input.subject ?? null;
-    assertAuditSafe(input.actor, 'actor');
-    assertAuditSafe(subject, 'subject');
-    assertAuditSafe(details);
-    const atMs = this.clock();
-    const result = this.#insert.run(atMs, input.actor, input.action, subject, details && JSON.stringify(details));
-    return { id: Number(result.lastInsertRowid), atMs, actor: input.actor, action: input.action, subject, details };
+    const { id, atMs } = this.#append(input.actor, input.action, subject, details);
+    return { id, atMs, actor: input.actor, action: input.action, subject, details };
   }
 
   list(query: AuditListQuery): AuditEntry[] {
@@ -96,6 +141,49 @@ export class AuditLog {
   countOlderThan(beforeMs: EpochMs): { count: number; oldestAtMs: EpochMs | null } {
     const row = this.#olderThan.get(beforeMs)!;
     return { count: row.n, oldestAtMs: row.oldest };
+  }
+
+  /**
+   * Deletes the entries older than `retentionDays` and returns how many went. Before deleting
+   * it writes one 'audit.purge' entry (cutoff and count, nothing about the entries), which the
+   * database requires (migration 004). Each batch is its own short write and the event loop
+   * gets a turn between batches; call it outside any transaction.
+   */
+  async deleteExpired(retentionDays: number, opts: AuditPurgeOptions = {}): Promise<number> {
+    if (!Number.isInteger(retentionDays) || retentionDays < MIN_AUDIT_RETENTION_DAYS) {
+      throw new LedgerError(
+        'INVALID_INPUT',
+        `The processing log must be kept at least ${MIN_AUDIT_RETENTION_DAYS} days (three years); ` +
+          `got a retention of ${retentionDays} days. Set security.auditRetentionDays to ${MIN_AUDIT_RETENTION_DAYS} or more.`,
+      );
+    }
+    const cutoffMs = (opts.nowMs ?? this.clock()) - retentionDays * DAY_MS;
+    if (this.#declarePurge.immediate(retentionDays, cutoffMs) === 0) return 0;
+    let deleted = 0;
+    for (;;) {
+      const batch = this.#deleteBatch.run(cutoffMs, PURGE_BATCH_ROWS).changes;
+      deleted += batch;
+      if (batch < PURGE_BATCH_ROWS || opts.signal?.aborted) return deleted;
+      await nextTurn();
+      if (opts.signal?.aborted) return deleted;
+    }
+  }
+
+  /** The newest purge, or undefined when none has run. */
+  lastPurge(): AuditPurgeRecord | undefined {
+    const row = this.#lastPurge.get();
+    if (!row) return undefined;
+    const details = JSON.parse(row.details ?? '{}') as { cutoffMs?: number; entries?: number };
+    return { atMs: row.at_ms, cutoffMs: details.cutoffMs ?? 0, entries: details.entries ?? 0 };
+  }
+
+  #append(actor: string, action: string, subject: string | null, details: AuditDetails | null): { id: number; atMs: EpochMs } {
+    assertAuditSafe(actor, 'actor');
+    assertAuditSafe(subject, 'subject');
+    assertAuditSafe(details);
+    const atMs = this.clock();
+    const result = this.#insert.run(atMs, actor, action, subject, details && JSON.stringify(details));
+    return { id: Number(result.lastInsertRowid), atMs };
   }
 }
 

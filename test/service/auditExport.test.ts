@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApp } from '../../src/app.js';
+import { createLogger } from '../../src/core/logger.js';
+import { openDatabase } from '../../src/ledger/database.js';
 import type { Role } from '../../src/ledger/index.js';
 import { bearer, postJson, startTestApp, type TestApp } from '../support/testApp.js';
 
@@ -169,9 +174,10 @@ describe('processing log export', () => {
     expect(logins.map((e) => e.actor)).toEqual([adminActor]);
   });
 
-  it('counts entries past the retention period, which the append-only log still refuses to delete', async () => {
+  it('reports entries past the retention period, which the hourly purge deletes', async () => {
     const fresh = (await (await get('/api/audit/retention')).json()) as Record<string, unknown>;
-    expect(fresh).toMatchObject({ retentionDays: 1095, expiredEntries: 0, oldestExpiredAt: null, deletion: 'kept' });
+    // The purge at start found nothing to delete, so it left no entry either.
+    expect(fresh).toMatchObject({ retentionDays: 1095, expiredEntries: 0, oldestExpiredAt: null, deletion: 'hourly', lastPurge: null });
 
     // An entry from before the retention period, as a store running since then would hold.
     const db = new Database(path.join(dir, 'memberlens.db'));
@@ -180,10 +186,47 @@ describe('processing log export', () => {
       db.prepare("INSERT INTO audit_log (at_ms, actor, action) VALUES (?, 'system:test', 'match')").run(oldMs);
       const aged = (await (await get('/api/audit/retention')).json()) as Record<string, unknown>;
       expect(aged).toMatchObject({ expiredEntries: 1, oldestExpiredAt: new Date(oldMs).toISOString() });
-      expect(() => db.prepare('DELETE FROM audit_log WHERE at_ms = ?').run(oldMs)).toThrow(/append-only/);
+      // Only a declared purge may delete it, not a raw DELETE around the service.
+      expect(() => db.prepare('DELETE FROM audit_log WHERE at_ms = ?').run(oldMs)).toThrow(/append-only except/);
     } finally {
       db.close();
     }
+
+    // What the hourly job runs.
+    expect(await app.core.store.audit.deleteExpired(1095)).toBe(1);
+    const purged = (await (await get('/api/audit/retention')).json()) as Record<string, unknown>;
+    expect(purged).toMatchObject({ expiredEntries: 0, oldestExpiredAt: null, lastPurge: { entries: 1 } });
+    const lastPurge = purged.lastPurge as { at: string; cutoff: string };
+    expect(Date.parse(lastPurge.cutoff)).toBeLessThan(Date.parse(lastPurge.at) - 1094 * 86_400_000);
     expect((await get('/api/audit/retention', tokens.till)).status).toBe(403);
+  });
+});
+
+describe('processing log retention at start', () => {
+  it('deletes entries past the retention when the service starts, and logs only their count', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'memberlens-audit-purge-'));
+    const dayMs = 86_400_000;
+    const db = openDatabase(path.join(dataDir, 'memberlens.db'));
+    const insert = db.prepare("INSERT INTO audit_log (at_ms, actor, action, subject) VALUES (?, 'lane:1', 'match', ?)");
+    insert.run(Date.now() - 1_200 * dayMs, 'm_expired');
+    insert.run(Date.now() - 1_000 * dayMs, 'm_kept');
+    db.close();
+
+    const logs: string[] = [];
+    const logStream = new PassThrough();
+    logStream.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
+    const service = await startTestApp('audit-purge', { dataDir }, createLogger('info', logStream));
+    try {
+      const entries = service.app.core.store.audit.list({ limit: 100 });
+      expect(entries.filter((e) => e.action === 'match').map((e) => e.subject)).toEqual(['m_kept']);
+      expect(entries.filter((e) => (e.action as string) === 'audit.purge').map((e) => e.details?.entries)).toEqual([1]);
+      const purgeLines = logs.join('').split('\n').filter((line) => line.includes('auditEntriesDeleted'));
+      expect(purgeLines).toHaveLength(1);
+      expect(JSON.parse(purgeLines[0]!)).toMatchObject({ level: 30, auditEntriesDeleted: 1, auditRetentionDays: 1095 });
+      expect(logs.join('')).not.toContain('m_expired');
+    } finally {
+      await service.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
