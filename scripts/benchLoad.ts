@@ -1,5 +1,6 @@
 /**
- * `npm run bench:load [-- --json] [--duration-s 60] [--tills 50] [--lanes 5] [--events-per-s 20] [--payments-per-s 200]`
+ * `npm run bench:load [-- --json] [--duration-s 60] [--tills 50] [--lanes 5] [--events-per-s 20] [--payments-per-s 200]
+ *   [--inference-workers N] [--tiny-input-px 416]`
  *
  * The loopback load run of issue 5: the real service (`node dist/main.js`) with 50 till
  * screens connected over Socket.IO across the lanes, camera frames pushed so that every
@@ -48,6 +49,8 @@ const { values: args } = parseArgs({
     payers: { type: 'string', default: '2000' },
     // 0: the service's own default (one worker per core).
     'inference-workers': { type: 'string', default: '0' },
+    // 0: the service's default (vision.tinyInputSizePx); smaller is faster and misses small faces.
+    'tiny-input-px': { type: 'string', default: '0' },
   },
 });
 const json = args.json!;
@@ -59,6 +62,7 @@ const eventsPerS = numberArg('events-per-s', 0, 1000);
 const paymentsPerS = numberArg('payments-per-s', 0, 5000);
 const payerCount = numberArg('payers', 1, 1e6);
 const inferenceWorkers = numberArg('inference-workers', 0, 16);
+const tinyInputPx = numberArg('tiny-input-px', 0, 608);
 
 function numberArg(name: keyof typeof args, min: number, max: number): number {
   const value = Number(args[name]);
@@ -354,6 +358,7 @@ const service = await startServiceProcess(
     backup: { intervalHours: 0 },
     tracker: { votesToDecide: 1, popupCooldownMs: 0, trackTimeoutMs: 300 },
     inference: { workers: inferenceWorkers },
+    ...(tinyInputPx > 0 ? { vision: { tinyInputSizePx: tinyInputPx } } : {}),
     lanes: lanes.map((id) => ({ id, camera: { kind: 'http-push' } })),
   },
   { onStderr: onServiceLog },
@@ -430,7 +435,14 @@ try {
   const report = {
     durationS,
     loadEndedS: Math.round(loadEndedS * 10) / 10,
-    offered: { paymentsPerS, framesPerS: eventsPerS, lanes: laneCount, tills: tillCount, inferenceWorkers: inferenceWorkers || 'auto' },
+    offered: {
+      paymentsPerS,
+      framesPerS: eventsPerS,
+      lanes: laneCount,
+      tills: tillCount,
+      inferenceWorkers: inferenceWorkers || 'auto',
+      tinyInputPx: tinyInputPx || 'default',
+    },
     achieved: {
       paymentsOkPerS: Math.round((counts.paymentsOk / durationS) * 10) / 10,
       framesAnalyzedPerS: Math.round(((after.analyzed - before.analyzed) / durationS) * 10) / 10,

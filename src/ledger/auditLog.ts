@@ -43,8 +43,8 @@ export interface AuditPurgeRecord {
 
 /** The legal floor (three years); migration 004 enforces it in SQL too, this only fails first and clearer. */
 const MIN_AUDIT_RETENTION_DAYS = 1095;
-// Not in AuditAction (types.ts): no service records it; only deleteExpired writes it.
-const PURGE_ACTION = 'audit.purge';
+// Only deleteExpired writes it; migration 004's trigger looks for this exact action.
+const PURGE_ACTION: AuditAction = 'audit.purge';
 const DAY_MS = 86_400_000;
 // A few ms of write lock per batch, so even a large backlog never holds up tills or payments.
 const PURGE_BATCH_ROWS = 1000;

@@ -69,7 +69,9 @@ export type AuditAction =
   | 'review.flag'
   | 'consent.decline'
   // An admin token used over HTTP; written at most once per token per security.loginAuditWindowMs.
-  | 'login';
+  | 'login'
+  // Entries past security.auditRetentionDays about to be deleted: cutoff and count, written first.
+  | 'audit.purge';
 
 export type AuditDetails = Record<string, unknown>;
 
