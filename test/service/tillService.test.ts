@@ -143,4 +143,40 @@ describe('till service end to end', () => {
     expect((await api('GET', '/metrics', undefined, {}, till)).status).toBe(403);
     expect((await fetch(`${app.url}/api/members`)).status).toBe(401);
   });
+
+  it('keeps recognizing on lane 1 while the camera of lane 2 sends garbage, and lane 2 recovers once it sends pictures again', async () => {
+    const sumOf = async (series: RegExp) =>
+      (await (await api('GET', '/metrics')).text())
+        .split('\n')
+        .filter((l) => series.test(l))
+        .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+    const failedBefore = await sumOf(/^memberlens_frames_failed_total\{lane="lane2"/);
+    const lane1 = connectTill('lane1');
+    const lane2 = connectTill('lane2');
+    await Promise.all([lane1, lane2].map((t) => new Promise<void>((r) => t.socket.once('connect', () => r()))));
+
+    const real = await faceFrame('raj/raj2.png');
+    const garbage = [
+      new Uint8Array(Array.from({ length: 40_000 }, (_, i) => (i * 7919 + 13) % 251)), // noise
+      real.subarray(0, real.length / 3), // a JPEG cut off mid-stream
+      new TextEncoder().encode('<html>not a picture</html>'),
+    ];
+    let sending = true;
+    const broken = (async () => {
+      for (let i = 0; sending && i < 400; i++) {
+        await pushFramesTo(app.url, 'lane2', device, garbage[i % garbage.length]!, { count: 1, intervalMs: 100 });
+      }
+    })();
+    const raj = standAtCounter(app.url, 'lane1', device, real);
+    await waitUntil(() => lane1.recognized.some((e) => e.memberId === members.Raj), 'Raj\'s popup on lane 1 while lane 2 sends garbage');
+    await waitUntil(async () => (await sumOf(/^memberlens_frames_failed_total\{lane="lane2"/)) >= failedBefore + 3, 'garbage frames counted as failed on lane 2');
+    sending = false;
+    await Promise.all([broken, raj.leave()]);
+    expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+
+    // The same lane, pictures again: Amy is recognized there.
+    const amy = standAtCounter(app.url, 'lane2', device, await faceFrame('amy/amy2.png'));
+    await waitUntil(() => lane2.recognized.some((e) => e.memberId === members.Amy), 'Amy\'s popup on lane 2 after the garbage');
+    await amy.leave();
+  });
 });
