@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/ledger/database.js';
 import { MemberStore } from '../../src/ledger/index.js';
 import { migrations } from '../../src/ledger/migrations/migrations.js';
+import { tempDirPerTest } from '../support/tempDir.js';
 
 const DAY_MS = 86_400_000;
 // The database measures the three-year floor against the real time, so "old" and "young" are
@@ -14,40 +13,23 @@ const DAY_MS = 86_400_000;
 const FOUR_YEARS_AGO = () => Date.now() - 4 * 365 * DAY_MS;
 const TWO_YEARS_AGO = () => Date.now() - 2 * 365 * DAY_MS;
 
-let dir: string;
+const dir = tempDirPerTest('audit-retention');
 let dbFile: string;
 /** What the store's clock says; tests move it to write entries "in the past". */
 let nowMs: number;
-const open: Array<{ close: () => void }> = [];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'memberlens-audit-retention-'));
-  dbFile = join(dir, 'members.db');
+  dbFile = join(dir.path, 'members.db');
   nowMs = Date.now();
 });
 
-afterEach(() => {
-  for (const handle of open.splice(0)) {
-    try {
-      handle.close();
-    } catch {
-      // already closed by the test
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
-
 function openStore(): MemberStore {
-  const store = MemberStore.open({ databaseFile: dbFile, faceKey: randomBytes(32), clock: () => nowMs });
-  open.push(store);
-  return store;
+  return dir.track(MemberStore.open({ databaseFile: dbFile, faceKey: randomBytes(32), clock: () => nowMs }));
 }
 
 /** A second connection that bypasses the service, as a script or a bug with raw SQL would. */
 function rawConnection(): Database.Database {
-  const db = new Database(dbFile);
-  open.push(db);
-  return db;
+  return dir.track(new Database(dbFile));
 }
 
 function writeAt(store: MemberStore, atMs: number, count: number, subject = 'm_old'): void {

@@ -1,33 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type SqliteDatabase } from '../../src/ledger/database.js';
 import { LedgerError, MemberStore, type NewFaceInput } from '../../src/ledger/index.js';
 import { migrations } from '../../src/ledger/migrations/migrations.js';
+import { tempDirPerTest } from '../support/tempDir.js';
 
-let dir: string;
+const dir = tempDirPerTest('ledger');
 let dbFile: string;
 let key: Buffer;
-const open: Array<{ close: () => void }> = [];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'memberlens-ledger-'));
   // A nested path proves openDatabase creates the parent directory.
-  dbFile = join(dir, 'data', 'members.db');
+  dbFile = join(dir.path, 'data', 'members.db');
   key = randomBytes(32);
-});
-
-afterEach(() => {
-  for (const handle of open.splice(0)) {
-    try {
-      handle.close();
-    } catch {
-      // already closed by the test
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
 });
 
 function steppingClock(startMs = 1_700_000_000_000): () => number {
@@ -36,15 +23,11 @@ function steppingClock(startMs = 1_700_000_000_000): () => number {
 }
 
 function openStore(faceKey = key): MemberStore {
-  const store = MemberStore.open({ databaseFile: dbFile, faceKey, clock: steppingClock() });
-  open.push(store);
-  return store;
+  return dir.track(MemberStore.open({ databaseFile: dbFile, faceKey, clock: steppingClock() }));
 }
 
 function rawDb(): SqliteDatabase {
-  const db = openDatabase(dbFile);
-  open.push(db);
-  return db;
+  return dir.track(openDatabase(dbFile));
 }
 
 function randomDescriptor(): Float32Array {
@@ -156,14 +139,13 @@ describe('opening the database', () => {
       { version: 2, name: 'two', sql: 'CREATE TABLE b (x INTEGER); CREATE TABLE a (x INTEGER);' },
     ];
     expect(() => openDatabase(dbFile, { migrations: broken })).toThrow(LedgerError);
-    const db = openDatabase(dbFile, { migrations: broken.slice(0, 1) });
-    open.push(db);
+    const db = dir.track(openDatabase(dbFile, { migrations: broken.slice(0, 1) }));
     expect(db.pragma('user_version', { simple: true })).toBe(1);
     expect(db.prepare("SELECT name FROM sqlite_schema WHERE name = 'b'").get()).toBeUndefined();
   });
 
   it('names the file and says what to do when it is not SQLite', () => {
-    const garbage = join(dir, 'garbage.db');
+    const garbage = join(dir.path, 'garbage.db');
     writeFileSync(garbage, Buffer.from('these are not the bytes of a database\n'.repeat(200)));
     const err = thrownBy(() => openDatabase(garbage));
     expect(err.code).toBe('DATABASE_UNREADABLE');
@@ -459,26 +441,19 @@ describe('processing log', () => {
 
 describe('API tokens', () => {
   it('stores only a hash, verifies the secret, and refuses revoked or unknown tokens', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'memberlens-tokens-'));
-    const file = join(dir, 'tokens.db');
-    const store = MemberStore.open({ databaseFile: file, faceKey: randomBytes(32) });
-    try {
-      const issued = store.tokens.issue('till', 'lane 1 screen');
-      expect(issued.token).toMatch(/^ml_till_[A-Za-z0-9_-]{43}$/);
-      expect(store.tokens.verify(issued.token)).toMatchObject({ id: issued.id, role: 'till' });
-      expect(store.tokens.verify(issued.token + 'x')).toBeUndefined();
-      expect(store.tokens.verify('')).toBeUndefined();
-      store.inTransaction(() => undefined); // flush nothing; make sure the WAL holds the row
-      for (const suffix of ['', '-wal']) {
-        if (!existsSync(file + suffix)) continue;
-        expect(readFileSync(file + suffix).includes(Buffer.from(issued.token))).toBe(false);
-      }
-      expect(store.tokens.revoke(issued.id)).toBe(true);
-      expect(store.tokens.verify(issued.token)).toBeUndefined();
-      expect(store.tokens.activeCount()).toBe(0);
-    } finally {
-      store.close();
-      rmSync(dir, { recursive: true, force: true });
+    const store = dir.track(MemberStore.open({ databaseFile: dbFile, faceKey: randomBytes(32) }));
+    const issued = store.tokens.issue('till', 'lane 1 screen');
+    expect(issued.token).toMatch(/^ml_till_[A-Za-z0-9_-]{43}$/);
+    expect(store.tokens.verify(issued.token)).toMatchObject({ id: issued.id, role: 'till' });
+    expect(store.tokens.verify(issued.token + 'x')).toBeUndefined();
+    expect(store.tokens.verify('')).toBeUndefined();
+    store.inTransaction(() => undefined); // flush nothing; make sure the WAL holds the row
+    for (const suffix of ['', '-wal']) {
+      if (!existsSync(dbFile + suffix)) continue;
+      expect(readFileSync(dbFile + suffix).includes(Buffer.from(issued.token))).toBe(false);
     }
+    expect(store.tokens.revoke(issued.id)).toBe(true);
+    expect(store.tokens.verify(issued.token)).toBeUndefined();
+    expect(store.tokens.activeCount()).toBe(0);
   });
 });
