@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/ledger/database.js';
 import { newMemberId } from '../../src/ledger/ids.js';
 import {
@@ -13,6 +12,7 @@ import {
   type MembershipSettings,
   type RecordPaymentInput,
 } from '../../src/ledger/index.js';
+import { tempDirPerTest } from '../support/tempDir.js';
 
 const DAY = 86_400_000;
 const T0 = 1_700_000_000_000;
@@ -35,31 +35,17 @@ const settings: MembershipSettings = {
   maxAmountYuan: 50_000,
 };
 
-let dir: string;
+const dir = tempDirPerTest('membership');
 let dbFile: string;
 let now: number;
 let faceKey: Buffer;
 let store: MemberStore;
-const handles: Array<{ close: () => void }> = [];
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'memberlens-membership-'));
-  dbFile = join(dir, 'members.db');
+  dbFile = join(dir.path, 'members.db');
   now = T0;
   faceKey = randomBytes(32);
-  store = MemberStore.open({ databaseFile: dbFile, faceKey, clock: () => now, membership: settings });
-  handles.push(store);
-});
-
-afterEach(() => {
-  for (const handle of handles.splice(0)) {
-    try {
-      handle.close();
-    } catch {
-      // closed by the test
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
+  store = dir.track(MemberStore.open({ databaseFile: dbFile, faceKey, clock: () => now, membership: settings }));
 });
 
 const WECHAT_APP = 'wx8888888888888888';
@@ -229,8 +215,7 @@ describe('payments', () => {
 describe('the ledger is append-only and the cache is derived', () => {
   it('rejects UPDATE and DELETE of entries', () => {
     store.membership.recordPayment(payment());
-    const db = openDatabase(dbFile);
-    handles.push(db);
+    const db = dir.track(openDatabase(dbFile));
     expect(() => db.prepare('UPDATE ledger_entries SET spend_fen = 1').run()).toThrow(/append-only/);
     expect(() => db.prepare('DELETE FROM ledger_entries').run()).toThrow(/append-only/);
     // The sign of each kind is enforced by the schema, not only by the code.
@@ -245,8 +230,7 @@ describe('the ledger is append-only and the cache is derived', () => {
     const paid = store.membership.recordPayment(payment({ amountYuan: 40 }));
     store.membership.recharge({ memberId: paid.memberId, amountYuan: 100, rechargeId: 'rc-1' });
     expectCacheMatchesEntries(paid.memberId);
-    const db = openDatabase(dbFile);
-    handles.push(db);
+    const db = dir.track(openDatabase(dbFile));
     db.prepare('UPDATE member_balances SET stored_fen = stored_fen + 1, points = points + 7').run();
     db.prepare('UPDATE points_lots SET remaining = remaining + 7').run();
     const check = store.membership.recomputeBalances(paid.memberId);
