@@ -265,23 +265,8 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
       latestFrame: (id) => lanes.get(id)?.latestFrame,
     };
     const startedAt = Date.now();
-    const loopLag = new EventLoopLag();
-    const loadShedding: LoadShedding = {
-      lagMs: () => loopLag.lagMs,
-      maxLagMs: settings.server.shedLoadAboveLagMs,
-      onShed: (what) => metrics.requestsShed.inc({ what }),
-    };
-    let wasShedding = false;
-    loopLag.start((lagMs) => {
-      metrics.eventLoopLag.set(lagMs / 1000);
-      const shedding = isShedding(loadShedding);
-      if (shedding !== wasShedding) {
-        if (shedding) log.warn({ lagMs: Math.round(lagMs), limitMs: loadShedding.maxLagMs }, 'main thread behind: refusing frames, uploads and ledger writes with 503 until it catches up');
-        else log.info({ lagMs: Math.round(lagMs) }, 'main thread caught up: taking every request again');
-      }
-      wasShedding = shedding;
-    });
-    stops.push(() => loopLag.stop());
+    const { loadShedding, stop: stopWatchingLoad } = watchLoad(settings, metrics, log);
+    stops.push(stopWatchingLoad);
     const app = createAdminApp({
       log: childLogger(root, 'http'),
       checkoutRoutes: checkoutRoutes({
@@ -301,7 +286,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
         uptimeS: Math.round((Date.now() - startedAt) / 1000),
         backend: core.analyzer.backend,
         lanes: [...lanes.keys()],
-        eventLoopLagMs: Math.round(loopLag.lagMs),
+        eventLoopLagMs: Math.round(loadShedding.lagMs()),
         shedding: isShedding(loadShedding),
       }),
       metrics: () => metrics.render(),
@@ -442,6 +427,31 @@ function scheduleBackups(settings: Settings, core: RecognitionCore, log: Logger)
     clearInterval(timer);
     await running;
   };
+}
+
+/**
+ * Measures how far the main thread runs behind, for load shedding, /metrics and the log; says
+ * once when shedding starts and once when it ends, never per refused request.
+ */
+function watchLoad(settings: Settings, metrics: ServiceMetrics, log: Logger): { loadShedding: LoadShedding; stop: () => void } {
+  const loopLag = new EventLoopLag();
+  const loadShedding: LoadShedding = {
+    lagMs: () => loopLag.lagMs,
+    maxLagMs: settings.server.shedLoadAboveLagMs,
+    onShed: (what) => metrics.requestsShed.inc({ what }),
+  };
+  let wasShedding = false;
+  loopLag.start((lagMs) => {
+    metrics.eventLoopLag.set(lagMs / 1000);
+    const shedding = isShedding(loadShedding);
+    if (shedding && !wasShedding) {
+      log.warn({ lagMs: Math.round(lagMs), limitMs: loadShedding.maxLagMs }, 'main thread behind: refusing frames, uploads and ledger writes with 503 until it catches up');
+    } else if (!shedding && wasShedding) {
+      log.info({ lagMs: Math.round(lagMs) }, 'main thread caught up: taking every request again');
+    }
+    wasShedding = shedding;
+  });
+  return { loadShedding, stop: () => loopLag.stop() };
 }
 
 /**
