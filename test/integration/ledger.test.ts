@@ -6,6 +6,7 @@ import { openDatabase, type SqliteDatabase } from '../../src/ledger/database.js'
 import { LedgerError, MemberStore, type NewFaceInput } from '../../src/ledger/index.js';
 import { migrations } from '../../src/ledger/migrations/migrations.js';
 import { tempDirPerTest } from '../support/tempDir.js';
+import { thrownBy } from '../support/ledgerErrors.js';
 
 const dir = tempDirPerTest('ledger');
 let dbFile: string;
@@ -47,16 +48,6 @@ function face(descriptor = randomDescriptor()): NewFaceInput {
 }
 
 const consent = { method: 'written', lane: 'lane-1', staff: 'staff-7' } as const;
-
-function thrownBy(fn: () => unknown): LedgerError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(LedgerError);
-    return err as LedgerError;
-  }
-  throw new Error('expected a LedgerError, nothing was thrown');
-}
 
 /** Every database file on disk: main file, WAL and shared-memory index. */
 function databaseFiles(): Buffer[] {

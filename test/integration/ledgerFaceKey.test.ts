@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FACE_KEY_ENV, LedgerError, loadFaceKey } from '../../src/ledger/index.js';
+import { FACE_KEY_ENV, loadFaceKey } from '../../src/ledger/index.js';
+import { thrownBy } from '../support/ledgerErrors.js';
 
 let dir: string;
 let keyFile: string;
@@ -15,16 +16,6 @@ beforeEach(() => {
 });
 
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-function thrownBy(fn: () => unknown): LedgerError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(LedgerError);
-    return err as LedgerError;
-  }
-  throw new Error('expected a LedgerError, nothing was thrown');
-}
 
 const posix = process.platform !== 'win32';
 

@@ -6,13 +6,13 @@ import { openDatabase } from '../../src/ledger/database.js';
 import { newMemberId } from '../../src/ledger/ids.js';
 import {
   derivePayerKeySecret,
-  LedgerError,
   MemberStore,
   PayerIdentity,
   type MembershipSettings,
   type RecordPaymentInput,
 } from '../../src/ledger/index.js';
 import { tempDirPerTest } from '../support/tempDir.js';
+import { thrownBy } from '../support/ledgerErrors.js';
 
 const DAY = 86_400_000;
 const T0 = 1_700_000_000_000;
@@ -63,16 +63,6 @@ function payment(over: Partial<RecordPaymentInput> = {}): RecordPaymentInput {
     paidAtMs: now,
     ...over,
   };
-}
-
-function thrownBy(fn: () => unknown): LedgerError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(LedgerError);
-    return err as LedgerError;
-  }
-  throw new Error('expected a LedgerError, nothing was thrown');
 }
 
 function expectCacheMatchesEntries(memberId: string): void {

@@ -2,20 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeDescriptor, encodeDescriptor } from '../../src/ledger/descriptorCodec.js';
 import { FaceCipher } from '../../src/ledger/faceCipher.js';
-import { LedgerError } from '../../src/ledger/ledgerErrors.js';
+import { thrownBy } from '../support/ledgerErrors.js';
 
 function randomDescriptor(): Float32Array {
   return Float32Array.from({ length: 128 }, () => Math.random() * 2 - 1);
-}
-
-function errorOf(fn: () => unknown): LedgerError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(LedgerError);
-    return err as LedgerError;
-  }
-  throw new Error('expected a LedgerError, nothing was thrown');
 }
 
 describe('descriptor codec', () => {
@@ -28,10 +18,10 @@ describe('descriptor codec', () => {
   });
 
   it('rejects wrong lengths and non-finite values', () => {
-    expect(errorOf(() => encodeDescriptor(new Float32Array(127))).code).toBe('INVALID_INPUT');
+    expect(thrownBy(() => encodeDescriptor(new Float32Array(127))).code).toBe('INVALID_INPUT');
     const withNaN = randomDescriptor();
     withNaN[3] = Number.NaN;
-    expect(errorOf(() => encodeDescriptor(withNaN)).code).toBe('INVALID_INPUT');
+    expect(thrownBy(() => encodeDescriptor(withNaN)).code).toBe('INVALID_INPUT');
   });
 });
 
@@ -61,16 +51,16 @@ describe('FaceCipher', () => {
     for (const index of [0, 1, 14, 40, blob.length - 1]) {
       const tampered = Buffer.from(blob);
       tampered[index]! ^= 0x01;
-      const err = errorOf(() => cipher.open('f_9', 'm_1', tampered));
+      const err = thrownBy(() => cipher.open('f_9', 'm_1', tampered));
       expect(err.code).toBe('FACE_DECRYPT_FAILED');
       expect(err.message).toContain('f_9');
     }
-    expect(errorOf(() => cipher.open('f_9', 'm_2', blob)).code).toBe('FACE_DECRYPT_FAILED');
-    expect(errorOf(() => new FaceCipher(randomBytes(32)).open('f_9', 'm_1', blob)).code).toBe('FACE_DECRYPT_FAILED');
-    expect(errorOf(() => cipher.open('f_9', 'm_1', blob.subarray(0, 20))).code).toBe('FACE_DECRYPT_FAILED');
+    expect(thrownBy(() => cipher.open('f_9', 'm_2', blob)).code).toBe('FACE_DECRYPT_FAILED');
+    expect(thrownBy(() => new FaceCipher(randomBytes(32)).open('f_9', 'm_1', blob)).code).toBe('FACE_DECRYPT_FAILED');
+    expect(thrownBy(() => cipher.open('f_9', 'm_1', blob.subarray(0, 20))).code).toBe('FACE_DECRYPT_FAILED');
   });
 
   it('refuses keys that are not 32 bytes', () => {
-    expect(errorOf(() => new FaceCipher(randomBytes(24))).code).toBe('FACE_KEY_INVALID');
+    expect(thrownBy(() => new FaceCipher(randomBytes(24))).code).toBe('FACE_KEY_INVALID');
   });
 });
