@@ -332,6 +332,22 @@ async function pollHealthz(service: ServiceProcess, endAt: number): Promise<void
   }
 }
 
+/** The service's counters the report takes the difference of, from one scrape. */
+const COUNTERS = {
+  analyzed: /^memberlens_inference_stage_seconds_count\{stage="detect"\}/,
+  recognitions: /^memberlens_recognitions_total\{/,
+  framesFailed: /^memberlens_frames_failed_total\{/,
+  framesDropped: /^memberlens_frames_dropped_total\{/,
+  ledgerCommits: /^memberlens_ledger_group_commits_total /,
+  ledgerWrites: /^memberlens_ledger_grouped_writes_total /,
+};
+
+async function serviceCounters(service: ServiceProcess): Promise<Record<keyof typeof COUNTERS, number>> {
+  const names = Object.keys(COUNTERS) as (keyof typeof COUNTERS)[];
+  const values = await serviceMetrics(service, Object.values(COUNTERS), REQUEST_TIMEOUT_MS);
+  return Object.fromEntries(names.map((name, i) => [name, values[i]!])) as Record<keyof typeof COUNTERS, number>;
+}
+
 /** RSS and the longest event-loop stall every RSS_EVERY_MS, from the service's own /metrics. */
 async function sampleService(service: ServiceProcess, endAt: number, rss: number[], lagMaxS: number[]): Promise<void> {
   while (performance.now() < endAt) {
@@ -376,14 +392,7 @@ try {
   for (const lane of tillLane) tillsPerLane.set(lane, (tillsPerLane.get(lane) ?? 0) + 1);
   const connectedAtStart = await metric(service, /^memberlens_connected_tills /);
   const rssStart = await metric(service, RSS);
-  const before = {
-    analyzed: await metric(service, /^memberlens_inference_stage_seconds_count\{stage="detect"\}/),
-    recognitions: await metric(service, /^memberlens_recognitions_total\{/),
-    framesFailed: await metric(service, /^memberlens_frames_failed_total\{/),
-    framesDropped: await metric(service, /^memberlens_frames_dropped_total\{/),
-    ledgerCommits: await metric(service, /^memberlens_ledger_group_commits_total /),
-    ledgerWrites: await metric(service, /^memberlens_ledger_grouped_writes_total /),
-  };
+  const before = await serviceCounters(service);
 
   progress(`${durationS} s: ${paymentsPerS} payments/s, ${eventsPerS} frames/s over ${laneCount} lanes, ${tillCount} tills, /healthz every ${HEALTHZ_EVERY_MS} ms…`);
   measuring = true;
@@ -405,14 +414,7 @@ try {
 
   const [rssEnd, lagEndS] = await serviceMetrics(service, [RSS, LAG_MAX], REQUEST_TIMEOUT_MS);
   lagMaxSamplesS.push(lagEndS!);
-  const after = {
-    analyzed: await metric(service, /^memberlens_inference_stage_seconds_count\{stage="detect"\}/),
-    recognitions: await metric(service, /^memberlens_recognitions_total\{/),
-    framesFailed: await metric(service, /^memberlens_frames_failed_total\{/),
-    framesDropped: await metric(service, /^memberlens_frames_dropped_total\{/),
-    ledgerCommits: await metric(service, /^memberlens_ledger_group_commits_total /),
-    ledgerWrites: await metric(service, /^memberlens_ledger_grouped_writes_total /),
-  };
+  const after = await serviceCounters(service);
   const connectedAtEnd = await metric(service, /^memberlens_connected_tills /);
   for (const entry of seen.values()) counts.missingDeliveries += (tillsPerLane.get(entry.lane) ?? 0) - entry.deliveries;
   const popupEvents = [...seen.values()].filter((e) => e.name === 'member:recognized').length;
