@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PaymentChannel } from './scanClassifier.js';
+import type { PaymentChannel } from '../ledger/paymentChannels.js';
 
 export interface PayerRef {
   appId: string;

@@ -1,3 +1,4 @@
+import { PAYMENT_CHANNELS, type PaymentChannel } from '../ledger/paymentChannels.js';
 import { looksLikeMemberQr, verifyMemberQr, type MemberQrRejection } from './memberQrCode.js';
 
 /**
@@ -23,7 +24,8 @@ import { looksLikeMemberQr, verifyMemberQr, type MemberQrRejection } from './mem
  *    payment code), after removing spaces, dashes and a +86/0086/86 country prefix.
  */
 
-export type PaymentChannel = 'wechat' | 'alipay' | 'unionpay' | 'ecny';
+// Part of this module's answer; checkout.ts still imports it from here.
+export type { PaymentChannel };
 
 export type ScanRejectionReason =
   | 'empty'
@@ -51,12 +53,13 @@ export interface ScanClassifierOptions {
 
 export const DEFAULT_MAX_SCAN_INPUT_LENGTH = 512;
 
-const PAYMENT_FORMATS: ReadonlyArray<{ channel: PaymentChannel; pattern: RegExp }> = [
-  { channel: 'wechat', pattern: /^1[0-5]\d{16}$/ },
-  { channel: 'alipay', pattern: /^(?:2[5-9]|30)\d{14,22}$/ },
-  { channel: 'unionpay', pattern: /^62\d{17}$/ },
-  { channel: 'ecny', pattern: /^01\d{17}$/ },
-];
+// One pattern per channel: a channel added to PAYMENT_CHANNELS does not compile until it has one.
+const PAYMENT_FORMATS: Readonly<Record<PaymentChannel, RegExp>> = {
+  wechat: /^1[0-5]\d{16}$/,
+  alipay: /^(?:2[5-9]|30)\d{14,22}$/,
+  unionpay: /^62\d{17}$/,
+  ecny: /^01\d{17}$/,
+};
 
 const MOBILE_PATTERN = /^1[3-9]\d{9}$/;
 // Separators people and exports put inside phone numbers. Dots are left out on purpose:
@@ -86,8 +89,8 @@ export function classifyScan(raw: string, options: ScanClassifierOptions): ScanC
     return reject('control-characters', 'The scan contains hidden control characters. Check the scanner’s prefix/suffix settings, then scan again.');
   }
 
-  for (const format of PAYMENT_FORMATS) {
-    if (format.pattern.test(text)) return { kind: 'payment', channel: format.channel };
+  for (const channel of PAYMENT_CHANNELS) {
+    if (PAYMENT_FORMATS[channel].test(text)) return { kind: 'payment', channel };
   }
 
   if (looksLikeMemberQr(text)) {

@@ -33,10 +33,10 @@ export type {
   PointsExpiry,
   BalanceCheck,
   TierChange,
-  TierView,
 } from './membershipLedger.js';
 export type { LedgerEntry, LedgerEntryKind, MemberBalances } from './membershipRepository.js';
-export { derivePayerKeySecret, PayerIdentity, PAYMENT_CHANNELS, type PaymentChannel } from './payerIdentity.js';
+export { derivePayerKeySecret, PayerIdentity } from './payerIdentity.js';
+export { PAYMENT_CHANNELS, type PaymentChannel } from './paymentChannels.js';
 export type { TierSetting, RechargeTierRule } from './tierRules.js';
 export type { RechargeBonusRule, DeductConfirmation, DeductConfirmationMethod } from './storedValue.js';
 export { TokenRepository, ROLES, type Role, type ApiToken, type IssuedToken } from './tokenRepository.js';

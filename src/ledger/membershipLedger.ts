@@ -45,7 +45,7 @@ import {
   type TierSetting,
   type TierState,
 } from './tierRules.js';
-import type { EpochMs } from './types.js';
+import type { EpochMs, TierView } from './types.js';
 
 /** The membership part of the service settings; every field has a default. */
 export interface MembershipSettings {
@@ -79,11 +79,6 @@ export interface MembershipLedgerDeps {
   members: MemberRepository;
   audit: AuditLog;
   clock: () => EpochMs;
-}
-
-export interface TierView {
-  name: string;
-  discountRate: number;
 }
 
 /** A member moved to another tier; the caller pushes `tier:changed` with it. */

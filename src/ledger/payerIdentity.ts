@@ -1,9 +1,6 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { LedgerError } from './ledgerErrors.js';
-
-/** Payment channels whose payer ids the ledger accepts. */
-export const PAYMENT_CHANNELS = ['wechat', 'alipay', 'unionpay', 'ecny'] as const;
-export type PaymentChannel = (typeof PAYMENT_CHANNELS)[number];
+import { PAYMENT_CHANNELS, type PaymentChannel } from './paymentChannels.js';
 
 const MIN_SECRET_BYTES = 32;
 const MAX_FIELD_LENGTH = 128;

@@ -12,6 +12,13 @@ export interface Member {
   updatedAtMs: EpochMs;
 }
 
+/** A member's tier as the tills show it (the till event contract uses this type too). */
+export interface TierView {
+  name: string;
+  /** Price multiplier, e.g. 0.9 for 10 % off. */
+  discountRate: number;
+}
+
 export type FaceSource = 'cli' | 'admin-upload' | 'lane-capture';
 
 /** Quality measurements from the vision stage, stored as JSON and returned unchanged. */

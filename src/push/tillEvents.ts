@@ -1,8 +1,13 @@
 /**
  * The till event contract: the names and payloads the service pushes to cashier screens over
- * Socket.IO (namespace `/till`, one room per lane). This module has no imports so that the
- * till page can load its compiled copy in the browser; both ends use these types.
+ * Socket.IO (namespace `/till`, one room per lane). Both ends use these types; it imports only
+ * types, from ledger modules that import nothing, so the till page's build compiles it too.
  */
+
+import type { PaymentChannel } from '../ledger/paymentChannels.js';
+import type { TierView } from '../ledger/types.js';
+
+export type { PaymentChannel, TierView };
 
 export const TILL_NAMESPACE = '/till';
 
@@ -12,12 +17,6 @@ export interface TillEventBase {
   lane: string;
   /** ISO 8601 time the service produced the event. */
   at: string;
-}
-
-export interface TierView {
-  name: string;
-  /** Price multiplier, e.g. 0.9 for 10 % off. */
-  discountRate: number;
 }
 
 export interface MemberRecognized extends TillEventBase {
@@ -52,8 +51,6 @@ export interface CameraStatus extends TillEventBase {
 export interface MemberDeleted extends TillEventBase {
   memberId: string;
 }
-
-export type PaymentChannel = 'wechat' | 'alipay' | 'unionpay' | 'ecny';
 
 /** What the lane scanner read — never the code itself: a payment code is a one-time bearer token. */
 export interface ScanClassified extends TillEventBase {
