@@ -17,6 +17,13 @@ export interface AuditListQuery {
   limit: number;
 }
 
+/** One page of one action's entries, newest first. */
+export interface AuditByActionQuery {
+  limit: number;
+  /** Only entries with a smaller id: the last id of the previous page. */
+  beforeId?: number;
+}
+
 /** One page of an export: entries in [sinceMs, untilMs) with ids in (afterId, throughId], oldest first. */
 export interface AuditPageQuery {
   sinceMs: EpochMs;
@@ -62,6 +69,7 @@ interface AuditRow {
 export class AuditLog {
   readonly #insert;
   readonly #list;
+  readonly #byAction;
   readonly #page;
   readonly #latest;
   readonly #olderThan;
@@ -78,6 +86,11 @@ export class AuditLog {
     );
     this.#list = db.prepare<[number, number], AuditRow>(
       'SELECT id, at_ms, actor, action, subject, details FROM audit_log WHERE at_ms >= ? ORDER BY id LIMIT ?',
+    );
+    // Walks the (action, id) index of migration 005 backwards: as cheap with a million
+    // recognitions in the log as with none.
+    this.#byAction = db.prepare<[string, number, number], AuditRow>(
+      'SELECT id, at_ms, actor, action, subject, details FROM audit_log WHERE action = ? AND id < ? ORDER BY id DESC LIMIT ?',
     );
     this.#page = db.prepare<[number, number, number, number, number], AuditRow>(
       'SELECT id, at_ms, actor, action, subject, details FROM audit_log WHERE at_ms >= ? AND at_ms < ? AND id > ? AND id <= ? ORDER BY id LIMIT ?',
@@ -121,6 +134,11 @@ export class AuditLog {
 
   list(query: AuditListQuery): AuditEntry[] {
     return this.#list.all(query.sinceMs ?? 0, query.limit).map(toEntry);
+  }
+
+  /** Entries of one action, newest first, a page at a time. */
+  listByAction(action: AuditAction, query: AuditByActionQuery): AuditEntry[] {
+    return this.#byAction.all(action, query.beforeId ?? Number.MAX_SAFE_INTEGER, query.limit).map(toEntry);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { assertValidDescriptor, DESCRIPTOR_LENGTH } from './descriptor.js';
+import { assertValidDescriptor, DESCRIPTOR_LENGTH } from '../vision/faceDescriptor.js';
 import { loadDistanceKernel } from './distanceKernel.js';
 import { exactSquaredDistance, NearestTwoMembers, type RankedFace } from './exactRanking.js';
 import { QuantizedIndex } from './quantizedIndex.js';

@@ -2,7 +2,8 @@ import { membersFacesConsentAudit } from './001_members_faces_consent_audit.js';
 import { apiTokens } from './002_api_tokens.js';
 import { membershipLedger } from './003_membership_ledger.js';
 import { auditRetention } from './004_audit_retention.js';
+import { auditByAction } from './005_audit_by_action.js';
 import type { Migration } from './migration.js';
 
 /** Every schema step in order; append only, never edit a step that has shipped. */
-export const migrations: readonly Migration[] = [membersFacesConsentAudit, apiTokens, membershipLedger, auditRetention];
+export const migrations: readonly Migration[] = [membersFacesConsentAudit, apiTokens, membershipLedger, auditRetention, auditByAction];
