@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DESCRIPTOR_LENGTH } from '../src/matching/descriptor.js';
+import { DESCRIPTOR_LENGTH } from '../src/vision/faceDescriptor.js';
 import { Gallery, type SearchKernel } from '../src/matching/gallery.js';
 import { percentile, round3 } from './benchStats.js';
 

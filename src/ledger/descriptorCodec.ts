@@ -1,8 +1,7 @@
+import { DESCRIPTOR_LENGTH, descriptorProblem } from '../vision/faceDescriptor.js';
 import { LedgerError } from './ledgerErrors.js';
 
-/** Length of a face-api descriptor; anything else came from a different model. */
-export const DESCRIPTOR_LENGTH = 128;
-export const DESCRIPTOR_BYTES = DESCRIPTOR_LENGTH * Float32Array.BYTES_PER_ELEMENT;
+const DESCRIPTOR_BYTES = DESCRIPTOR_LENGTH * Float32Array.BYTES_PER_ELEMENT;
 
 /** Serializes a descriptor as 128 little-endian float32 values, independent of host byte order. */
 export function encodeDescriptor(descriptor: Float32Array): Buffer {
@@ -26,14 +25,7 @@ export function decodeDescriptor(bytes: Buffer): Float32Array {
   return descriptor;
 }
 
-export function assertDescriptor(descriptor: Float32Array): void {
-  if (!(descriptor instanceof Float32Array) || descriptor.length !== DESCRIPTOR_LENGTH) {
-    throw new LedgerError(
-      'INVALID_INPUT',
-      `A face descriptor must be a Float32Array of ${DESCRIPTOR_LENGTH} values`,
-    );
-  }
-  if (!descriptor.every(Number.isFinite)) {
-    throw new LedgerError('INVALID_INPUT', 'A face descriptor contains NaN or infinite values');
-  }
+function assertDescriptor(descriptor: Float32Array): void {
+  const problem = descriptorProblem(descriptor, 'The descriptor to store');
+  if (problem !== undefined) throw new LedgerError('INVALID_INPUT', problem);
 }

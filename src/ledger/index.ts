@@ -15,7 +15,6 @@ export type { AuditLog, AuditListQuery, AuditPageQuery, AuditRecordInput } from 
 export { AUDIT_CSV_HEADER, auditCsvRow } from './auditExport.js';
 export { loadFaceKey, FACE_KEY_ENV, type LoadFaceKeyOptions } from './faceKey.js';
 export { LedgerError, type LedgerErrorCode } from './ledgerErrors.js';
-export { DESCRIPTOR_LENGTH } from './descriptorCodec.js';
 export type * from './types.js';
 export type {
   MembershipLedger,

@@ -1,4 +1,4 @@
-import { DESCRIPTOR_LENGTH } from './descriptor.js';
+import { DESCRIPTOR_LENGTH } from '../vision/faceDescriptor.js';
 
 /**
  * Squared Euclidean distance between the query and the descriptor stored at `offset`,

@@ -1,4 +1,4 @@
-import { DESCRIPTOR_LENGTH } from './descriptor.js';
+import { DESCRIPTOR_LENGTH } from '../vision/faceDescriptor.js';
 import { webAssembly, type WasmCompiledModule, type WasmGlobal, type WasmMemory } from './webAssemblyApi.js';
 
 /*

@@ -1,6 +1,6 @@
 import { iou } from '../vision/boxGeometry.js';
 import type { Box } from '../vision/visionTypes.js';
-import { assertValidDescriptor } from './descriptor.js';
+import { assertValidDescriptor } from '../vision/faceDescriptor.js';
 import { exactSquaredDistance } from './exactRanking.js';
 import type { MatchDecision } from './matcher.js';
 import {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { gaussian, seededRandom, syntheticFaces } from '../../scripts/benchSearch.js';
-import { DESCRIPTOR_LENGTH } from '../../src/matching/descriptor.js';
+import { DESCRIPTOR_LENGTH } from '../../src/vision/faceDescriptor.js';
 import { Gallery, type GallerySearch, type SearchKernel } from '../../src/matching/gallery.js';
 import { compileDistanceWasm, DISTANCE_WASM_URL } from '../../src/matching/kernel/compileDistanceWasm.js';
 

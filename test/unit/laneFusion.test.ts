@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FusionCandidate, FusionPayment, LaneFusionOptions } from '../../src/fusion/fusionTypes.js';
 import { attribute, DEFAULT_ATTRIBUTION_RULE, LaneFusion } from '../../src/fusion/laneFusion.js';
-import { DESCRIPTOR_LENGTH } from '../../src/matching/descriptor.js';
+import { DESCRIPTOR_LENGTH } from '../../src/vision/faceDescriptor.js';
 import type { MatchDecision } from '../../src/matching/matcher.js';
 import { LaneTracker } from '../../src/matching/tracker.js';
 import type { PresentTrackWithFrames } from '../../src/matching/trackerTypes.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DESCRIPTOR_LENGTH } from '../../src/matching/descriptor.js';
+import { DESCRIPTOR_LENGTH } from '../../src/vision/faceDescriptor.js';
 import type { MatchDecision } from '../../src/matching/matcher.js';
 import { LaneTracker } from '../../src/matching/tracker.js';
 import type { TrackedFace, TrackerEvent, TrackerOptions } from '../../src/matching/trackerTypes.js';
