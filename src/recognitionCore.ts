@@ -5,7 +5,7 @@ import { childLogger, type Logger } from './core/logger.js';
 import { loadFaceKey, MemberStore } from './ledger/index.js';
 import { Enrollment } from './matching/enrollment.js';
 import { Gallery } from './matching/gallery.js';
-import type { FaceAnalyzer } from './matching/faceAnalyzer.js';
+import type { FaceAnalyzer } from './vision/faceAnalyzer.js';
 import { Identification } from './matching/identification.js';
 import { FaceEngine } from './vision/faceEngine.js';
 

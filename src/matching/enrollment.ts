@@ -2,7 +2,7 @@ import { UserError } from '../core/errors.js';
 import type { ConsentMethod, FaceRecord, FaceSource, Member } from '../ledger/index.js';
 import type { MemberStore } from '../ledger/index.js';
 import type { FaceObservation } from '../vision/faceEngine.js';
-import type { FaceAnalyzer } from './faceAnalyzer.js';
+import type { FaceAnalyzer } from '../vision/faceAnalyzer.js';
 import type { Gallery } from './gallery.js';
 import { decideMatch, type MatchPolicy } from './matcher.js';
 

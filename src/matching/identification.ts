@@ -1,6 +1,6 @@
 import type { Box } from '../vision/visionTypes.js';
 import type { FaceQuality } from '../vision/faceQuality.js';
-import type { FaceAnalyzer } from './faceAnalyzer.js';
+import type { FaceAnalyzer } from '../vision/faceAnalyzer.js';
 import type { Gallery } from './gallery.js';
 import { decideMatch, type MatchDecision, type MatchPolicy } from './matcher.js';
 

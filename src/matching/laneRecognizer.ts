@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { StageTimingsMs } from '../vision/faceEngine.js';
-import type { FaceAnalyzer } from './faceAnalyzer.js';
+import type { FaceAnalyzer } from '../vision/faceAnalyzer.js';
 import type { LaneTracker } from './tracker.js';
 import type { TrackerEvent } from './trackerTypes.js';
 

@@ -6,7 +6,7 @@ import 'sharp';
 import type { VisionSettings } from '../config/settingsSchema.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { FaceAnalyzer } from '../matching/faceAnalyzer.js';
+import type { FaceAnalyzer } from './faceAnalyzer.js';
 import type { Analysis, AnalyzeOptions, Purpose } from './faceEngine.js';
 import { type PoolToWorker, type WorkerInit, type WorkerToPool, fromWireError } from './inferenceProtocol.js';
 import type { BackendName } from './tensorflowBackend.js';
