@@ -285,4 +285,5 @@ export type Settings = z.infer<typeof settingsSchema>;
 export type QualityGate = Settings['vision']['enrollGate'];
 export type VisionSettings = Settings['vision'];
 export type MatchingSettings = Settings['matching'];
+export type MembershipSettings = Settings['membership'];
 export type LaneSettings = Settings['lanes'][number];

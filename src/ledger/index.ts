@@ -18,7 +18,6 @@ export { LedgerError, type LedgerErrorCode } from './ledgerErrors.js';
 export type * from './types.js';
 export type {
   MembershipLedger,
-  MembershipSettings,
   MemberSummary,
   RecordPaymentInput,
   PaymentResult,

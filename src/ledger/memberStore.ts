@@ -1,3 +1,4 @@
+import type { MembershipSettings } from '../config/settingsSchema.js';
 import { AuditLog } from './auditLog.js';
 import { ConsentRepository, type ConsentWithdrawal } from './consentRepository.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
@@ -7,7 +8,7 @@ import { GroupCommit, type GroupCommitStats } from './groupCommit.js';
 import { LedgerError } from './ledgerErrors.js';
 import { MemberActivity } from './memberActivity.js';
 import { MemberRepository } from './memberRepository.js';
-import { MembershipLedger, type MembershipLedgerOptions, type MembershipSettings } from './membershipLedger.js';
+import { MembershipLedger, type MembershipLedgerOptions } from './membershipLedger.js';
 import { derivePayerKeySecret } from './payerIdentity.js';
 import { TokenRepository } from './tokenRepository.js';
 import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member } from './types.js';
@@ -18,15 +19,13 @@ export interface OpenMemberStoreOptions {
   faceKey: Buffer;
   busyTimeoutMs?: number;
   clock?: () => EpochMs;
-  /** Tiers, points and stored-value rules; without them, one tier without discount. */
-  membership?: MembershipSettings;
+  /** Tiers, points and stored-value rules: the `membership` settings. */
+  membership: MembershipSettings;
   /** HMAC key for payer identities; by default derived from `faceKey`. */
   payerKeySecret?: Buffer;
-  /** Largest group of writes `writeInGroup` commits together. Default 200. */
-  maxWritesPerCommit?: number;
+  /** Largest group of writes `writeInGroup` commits together: `storage.maxWritesPerCommit`. */
+  maxWritesPerCommit: number;
 }
-
-const DEFAULT_MAX_WRITES_PER_COMMIT = 200;
 
 export interface FaceConsentInput {
   method: ConsentMethod;
@@ -102,7 +101,7 @@ export class MemberStore {
     };
     const db = openDatabase(opts.databaseFile, { busyTimeoutMs: opts.busyTimeoutMs });
     try {
-      return new MemberStore(db, cipher, opts.clock ?? Date.now, membership, opts.maxWritesPerCommit ?? DEFAULT_MAX_WRITES_PER_COMMIT);
+      return new MemberStore(db, cipher, opts.clock ?? Date.now, membership, opts.maxWritesPerCommit);
     } catch (err) {
       // Bad membership settings throw from the constructor; the handle must not leak.
       db.close();

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { MembershipSettings } from '../config/settingsSchema.js';
 import type { AuditLog } from './auditLog.js';
 import type { SqliteDatabase } from './database.js';
 import { LedgerError } from './ledgerErrors.js';
@@ -29,46 +30,21 @@ import {
   rechargeBonusFen,
   type CompiledBonusRule,
   type DeductConfirmation,
-  type RechargeBonusRule,
 } from './storedValue.js';
 import {
   atPeriodEnd,
   compileTierRules,
-  NO_TIER_PROGRAM,
   onActivity,
   qualifiedRank,
   tierAt,
   tierByName,
   windowStartMs,
-  type RechargeTierRule,
   type TierRules,
-  type TierSetting,
   type TierState,
 } from './tierRules.js';
 import type { EpochMs, TierView } from './types.js';
 
-/** The membership part of the service settings; every field has a default. */
-export interface MembershipSettings {
-  /** Lowest first; the first is the base tier of new members. Default: one tier, no discount. */
-  tiers?: readonly TierSetting[];
-  /** A single recharge that reaches a tier at once. Default none. */
-  rechargeTierRules?: readonly RechargeTierRule[];
-  /** Rolling window of spend that qualifies for a tier. Default 365. */
-  tierWindowDays?: number;
-  /** How long a reached tier is kept before it can drop. Default 365. */
-  tierPeriodDays?: number;
-  /** Default 1 point per yuan paid. */
-  pointsPerYuan?: number;
-  /** Default 365. */
-  pointsExpiryDays?: number;
-  /** 充100送10 is `[{ minYuan: 100, bonusYuan: 10 }]`. Default none. */
-  rechargeBonusRules?: readonly RechargeBonusRule[];
-  /** Largest single payment, refund, recharge or deduction accepted. Default 100000. */
-  maxAmountYuan?: number;
-  /** How far a payment's paidAtMs may lie ahead of this device's clock. Default 5 minutes. */
-  paidAtFutureToleranceMs?: number;
-}
-
+/** The `membership` settings, complete: their defaults live in the settings schema only. */
 export interface MembershipLedgerOptions extends MembershipSettings {
   /** HMAC key for payer identities, at least 32 bytes (see derivePayerKeySecret). */
   payerKeySecret: Buffer;
@@ -203,8 +179,6 @@ export interface BalanceCheck {
   cacheWasCorrect: boolean;
 }
 
-const DEFAULT_MAX_AMOUNT_YUAN = 100_000;
-const DEFAULT_PAID_AT_FUTURE_TOLERANCE_MS = 5 * 60_000;
 const MAX_ID_LENGTH = 128;
 
 interface ResolvedTier extends TierState {
@@ -231,14 +205,14 @@ export class MembershipLedger {
 
   constructor(deps: MembershipLedgerDeps, options: MembershipLedgerOptions) {
     this.#payers = new PayerIdentity(options.payerKeySecret);
-    this.#maxFen = yuanToFen(options.maxAmountYuan ?? DEFAULT_MAX_AMOUNT_YUAN, {
+    this.#maxFen = yuanToFen(options.maxAmountYuan, {
       label: 'maxAmountYuan setting',
       maxFen: Number.MAX_SAFE_INTEGER,
     });
-    this.#tiers = compileTierRules({ ...options, tiers: options.tiers ?? NO_TIER_PROGRAM });
+    this.#tiers = compileTierRules(options);
     this.#points = compilePointsRules(options);
-    this.#bonusRules = compileBonusRules(options.rechargeBonusRules ?? [], this.#maxFen);
-    this.#futureToleranceMs = options.paidAtFutureToleranceMs ?? DEFAULT_PAID_AT_FUTURE_TOLERANCE_MS;
+    this.#bonusRules = compileBonusRules(options.rechargeBonusRules, this.#maxFen);
+    this.#futureToleranceMs = options.paidAtFutureToleranceMs;
     if (!Number.isSafeInteger(this.#futureToleranceMs) || this.#futureToleranceMs < 0) {
       throw new LedgerError('INVALID_INPUT', 'Membership settings: paidAtFutureToleranceMs must be a whole number ≥ 0.');
     }

@@ -4,9 +4,9 @@ import type { EpochMs } from './types.js';
 
 export interface PointsRulesOptions {
   /** Points per yuan actually paid; a multiple of 0.01. */
-  pointsPerYuan?: number;
+  pointsPerYuan: number;
   /** Points expire this many days after the payment that earned them. */
-  pointsExpiryDays?: number;
+  pointsExpiryDays: number;
 }
 
 export interface PointsRules {
@@ -26,21 +26,18 @@ export interface LotDraw {
   points: number;
 }
 
-export const DEFAULT_POINTS_PER_YUAN = 1;
-export const DEFAULT_POINTS_EXPIRY_DAYS = 365;
-
 const MS_PER_DAY = 86_400_000;
 const FEN_PER_HUNDRED_YUAN = 10_000;
 const MAX_POINTS_PER_YUAN = 100;
 const MAX_EXPIRY_DAYS = 3_650;
 
-export function compilePointsRules(opts: PointsRulesOptions = {}): PointsRules {
-  const rate = opts.pointsPerYuan ?? DEFAULT_POINTS_PER_YUAN;
+export function compilePointsRules(opts: PointsRulesOptions): PointsRules {
+  const rate = opts.pointsPerYuan;
   const perHundred = Math.round(rate * 100);
   if (!(rate >= 0 && rate <= MAX_POINTS_PER_YUAN) || Math.abs(perHundred - rate * 100) > 1e-6) {
     invalid(`pointsPerYuan must be from 0 to ${MAX_POINTS_PER_YUAN} in steps of 0.01.`);
   }
-  const expiryDays = opts.pointsExpiryDays ?? DEFAULT_POINTS_EXPIRY_DAYS;
+  const expiryDays = opts.pointsExpiryDays;
   if (!Number.isInteger(expiryDays) || expiryDays < 1 || expiryDays > MAX_EXPIRY_DAYS) {
     invalid(`pointsExpiryDays must be a whole number of days from 1 to ${MAX_EXPIRY_DAYS}.`);
   }

@@ -19,11 +19,11 @@ export interface RechargeTierRule {
 
 export interface TierRulesOptions {
   tiers: readonly TierSetting[];
-  rechargeTierRules?: readonly RechargeTierRule[];
+  rechargeTierRules: readonly RechargeTierRule[];
   /** Rolling window of spend (and of recharges) that qualifies for a tier. */
-  tierWindowDays?: number;
+  tierWindowDays: number;
   /** How long a tier is kept once reached before it can drop. */
-  tierPeriodDays?: number;
+  tierPeriodDays: number;
 }
 
 export interface Tier {
@@ -53,11 +53,6 @@ export interface TierState {
   periodEndAtMs: EpochMs;
 }
 
-/** Used when the service passes no tiers: everyone is a member, nobody gets a discount. */
-export const NO_TIER_PROGRAM: readonly TierSetting[] = [{ name: '会员', discountRate: 1, minSpendYuan: 0 }];
-export const DEFAULT_TIER_WINDOW_DAYS = 365;
-export const DEFAULT_TIER_PERIOD_DAYS = 365;
-
 const MS_PER_DAY = 86_400_000;
 const MAX_DAYS = 3_650;
 // Thresholds are compared with sums of many payments, so they get their own, larger bound.
@@ -83,7 +78,7 @@ export function compileTierRules(opts: TierRulesOptions): TierRules {
       invalid(`Tiers must be listed from lowest to highest minSpendYuan; ${tier.name} does not exceed ${previous.name}.`);
     }
   });
-  const rechargeRules = (opts.rechargeTierRules ?? []).map((rule) => {
+  const rechargeRules = opts.rechargeTierRules.map((rule) => {
     const rank = tiers.findIndex((t) => t.name === rule.tier);
     if (rank < 0) invalid(`rechargeTierRules names tier ${rule.tier}, which is not in the tier list.`);
     const minRechargeFen = yuanToFen(rule.minRechargeYuan, {
@@ -95,8 +90,8 @@ export function compileTierRules(opts: TierRulesOptions): TierRules {
   return {
     tiers,
     rechargeRules,
-    windowMs: days(opts.tierWindowDays ?? DEFAULT_TIER_WINDOW_DAYS, 'tierWindowDays') * MS_PER_DAY,
-    periodMs: days(opts.tierPeriodDays ?? DEFAULT_TIER_PERIOD_DAYS, 'tierPeriodDays') * MS_PER_DAY,
+    windowMs: days(opts.tierWindowDays, 'tierWindowDays') * MS_PER_DAY,
+    periodMs: days(opts.tierPeriodDays, 'tierPeriodDays') * MS_PER_DAY,
   };
 }
 

@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/ledger/database.js';
 import { MemberStore } from '../../src/ledger/index.js';
 import { migrations } from '../../src/ledger/migrations/migrations.js';
+import { storeSettings } from '../support/settings.js';
 import { tempDirPerTest } from '../support/tempDir.js';
 
 const DAY_MS = 86_400_000;
@@ -24,7 +25,7 @@ beforeEach(() => {
 });
 
 function openStore(): MemberStore {
-  return dir.track(MemberStore.open({ databaseFile: dbFile, faceKey: randomBytes(32), clock: () => nowMs }));
+  return dir.track(MemberStore.open({ databaseFile: dbFile, faceKey: randomBytes(32), clock: () => nowMs, ...storeSettings() }));
 }
 
 /** A second connection that bypasses the service, as a script or a bug with raw SQL would. */

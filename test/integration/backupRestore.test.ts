@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backupFileName, listBackups, loadFaceKey, MemberStore, rotateBackups } from '../../src/ledger/index.js';
+import { storeSettings } from '../support/settings.js';
 
 const run = promisify(execFile);
 
@@ -27,7 +28,7 @@ describe('backups and restore', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const open = () => MemberStore.open({ databaseFile: path.join(dir, 'memberlens.db'), faceKey: loadFaceKey({ keyFile: path.join(dir, 'face.key') }) });
+  const open = () => MemberStore.open({ databaseFile: path.join(dir, 'memberlens.db'), faceKey: loadFaceKey({ keyFile: path.join(dir, 'face.key') }), ...storeSettings() });
 
   it('restores a backup, keeping the replaced file aside', async () => {
     const store = open();

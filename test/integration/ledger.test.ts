@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type SqliteDatabase } from '../../src/ledger/database.js';
 import { LedgerError, MemberStore, type NewFaceInput } from '../../src/ledger/index.js';
 import { migrations } from '../../src/ledger/migrations/migrations.js';
+import { storeSettings } from '../support/settings.js';
 import { tempDirPerTest } from '../support/tempDir.js';
 import { thrownBy } from '../support/ledgerErrors.js';
 
@@ -24,7 +25,7 @@ function steppingClock(startMs = 1_700_000_000_000): () => number {
 }
 
 function openStore(faceKey = key): MemberStore {
-  return dir.track(MemberStore.open({ databaseFile: dbFile, faceKey, clock: steppingClock() }));
+  return dir.track(MemberStore.open({ databaseFile: dbFile, faceKey, clock: steppingClock(), ...storeSettings() }));
 }
 
 function rawDb(): SqliteDatabase {
@@ -432,7 +433,7 @@ describe('processing log', () => {
 
 describe('API tokens', () => {
   it('stores only a hash, verifies the secret, and refuses revoked or unknown tokens', () => {
-    const store = dir.track(MemberStore.open({ databaseFile: dbFile, faceKey: randomBytes(32) }));
+    const store = dir.track(MemberStore.open({ databaseFile: dbFile, faceKey: randomBytes(32), ...storeSettings() }));
     const issued = store.tokens.issue('till', 'lane 1 screen');
     expect(issued.token).toMatch(/^ml_till_[A-Za-z0-9_-]{43}$/);
     expect(store.tokens.verify(issued.token)).toMatchObject({ id: issued.id, role: 'till' });

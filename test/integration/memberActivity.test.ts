@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemberStore } from '../../src/ledger/index.js';
+import { storeSettings } from '../support/settings.js';
 
 const DAY_MS = 86_400_000;
 
@@ -13,7 +14,7 @@ describe('inactive members', () => {
   let store: MemberStore;
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'memberlens-activity-'));
-    store = MemberStore.open({ databaseFile: path.join(dir, 'm.db'), faceKey: randomBytes(32), clock: () => now });
+    store = MemberStore.open({ databaseFile: path.join(dir, 'm.db'), faceKey: randomBytes(32), clock: () => now, ...storeSettings() });
   });
   afterEach(() => {
     store.close();

@@ -4,36 +4,36 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/ledger/database.js';
 import { newMemberId } from '../../src/ledger/ids.js';
-import {
-  derivePayerKeySecret,
-  MemberStore,
-  PayerIdentity,
-  type MembershipSettings,
-  type RecordPaymentInput,
-} from '../../src/ledger/index.js';
+import { settingsSchema } from '../../src/config/settingsSchema.js';
+import { derivePayerKeySecret, MemberStore, PayerIdentity, type RecordPaymentInput } from '../../src/ledger/index.js';
+import { storeSettings } from '../support/settings.js';
 import { tempDirPerTest } from '../support/tempDir.js';
 import { thrownBy } from '../support/ledgerErrors.js';
 
 const DAY = 86_400_000;
 const T0 = 1_700_000_000_000;
 
-const settings: MembershipSettings = {
-  tiers: [
-    { name: '普通', discountRate: 1, minSpendYuan: 0 },
-    { name: '黄金', discountRate: 0.95, minSpendYuan: 2000 },
-    { name: '钻石', discountRate: 0.9, minSpendYuan: 10_000 },
-  ],
-  rechargeTierRules: [{ minRechargeYuan: 1000, tier: '黄金' }],
-  rechargeBonusRules: [
-    { minYuan: 100, bonusYuan: 10 },
-    { minYuan: 500, bonusYuan: 80 },
-  ],
-  pointsPerYuan: 1,
-  pointsExpiryDays: 365,
-  tierWindowDays: 365,
-  tierPeriodDays: 365,
-  maxAmountYuan: 50_000,
-};
+const settings = storeSettings(
+  settingsSchema.parse({
+    membership: {
+      tiers: [
+        { name: '普通', discountRate: 1, minSpendYuan: 0 },
+        { name: '黄金', discountRate: 0.95, minSpendYuan: 2000 },
+        { name: '钻石', discountRate: 0.9, minSpendYuan: 10_000 },
+      ],
+      rechargeTierRules: [{ minRechargeYuan: 1000, tier: '黄金' }],
+      rechargeBonusRules: [
+        { minYuan: 100, bonusYuan: 10 },
+        { minYuan: 500, bonusYuan: 80 },
+      ],
+      pointsPerYuan: 1,
+      pointsExpiryDays: 365,
+      tierWindowDays: 365,
+      tierPeriodDays: 365,
+      maxAmountYuan: 50_000,
+    },
+  }),
+);
 
 const dir = tempDirPerTest('membership');
 let dbFile: string;
@@ -45,7 +45,7 @@ beforeEach(() => {
   dbFile = join(dir.path, 'members.db');
   now = T0;
   faceKey = randomBytes(32);
-  store = dir.track(MemberStore.open({ databaseFile: dbFile, faceKey, clock: () => now, membership: settings }));
+  store = dir.track(MemberStore.open({ databaseFile: dbFile, faceKey, clock: () => now, ...settings }));
 });
 
 const WECHAT_APP = 'wx8888888888888888';

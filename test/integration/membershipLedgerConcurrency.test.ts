@@ -7,21 +7,27 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { seededRandom } from '../../scripts/benchSearch.js';
 import { openDatabase } from '../../src/ledger/database.js';
-import { MemberStore, type MembershipSettings, type PaymentResult, type RecordPaymentInput } from '../../src/ledger/index.js';
+import { settingsSchema } from '../../src/config/settingsSchema.js';
+import { MemberStore, type PaymentResult, type RecordPaymentInput } from '../../src/ledger/index.js';
+import { storeSettings } from '../support/settings.js';
 
 const ORDERS = 600;
 const SENDS = 1000;
 const IN_PROCESS_CALLERS = 3;
 const CHILD_PROCESSES = 2;
 
-const settings: MembershipSettings = {
-  tiers: [
-    { name: '普通', discountRate: 1, minSpendYuan: 0 },
-    { name: '黄金', discountRate: 0.95, minSpendYuan: 2000 },
-    { name: '钻石', discountRate: 0.9, minSpendYuan: 10_000 },
-  ],
-  pointsPerYuan: 1,
-};
+const settings = storeSettings(
+  settingsSchema.parse({
+    membership: {
+      tiers: [
+        { name: '普通', discountRate: 1, minSpendYuan: 0 },
+        { name: '黄金', discountRate: 0.95, minSpendYuan: 2000 },
+        { name: '钻石', discountRate: 0.9, minSpendYuan: 10_000 },
+      ],
+      pointsPerYuan: 1,
+    },
+  }),
+);
 
 // A second process records its share of the payments through its own connection. It starts
 // when told, so its transactions overlap with the other callers'.
@@ -32,7 +38,7 @@ const { MemberStore } = await import(env.LEDGER_INDEX_URL);
 const store = MemberStore.open({
   databaseFile: env.DB_FILE,
   faceKey: Buffer.from(env.FACE_KEY_HEX, 'hex'),
-  membership: JSON.parse(env.MEMBERSHIP),
+  ...JSON.parse(env.STORE_SETTINGS),
 });
 const sends = JSON.parse(readFileSync(env.SENDS_FILE, 'utf8'));
 process.stdout.write('ready\\n');
@@ -131,7 +137,7 @@ it('counts each of 600 orders once across 1,000 duplicated, shuffled, concurrent
   const shares = Array.from({ length: callers }, (_, c) => sends.filter((_, i) => i % callers === c));
 
   // Open once so the schema exists before the processes race for it.
-  MemberStore.open({ databaseFile: dbFile, faceKey, membership: settings }).close();
+  MemberStore.open({ databaseFile: dbFile, faceKey, ...settings }).close();
 
   const started = Date.now();
   const processes = shares.slice(0, CHILD_PROCESSES).map((share, c) => {
@@ -143,7 +149,7 @@ it('counts each of 600 orders once across 1,000 duplicated, shuffled, concurrent
         LEDGER_INDEX_URL: pathToFileURL(resolve('src/ledger/index.ts')).href,
         DB_FILE: dbFile,
         FACE_KEY_HEX: faceKey.toString('hex'),
-        MEMBERSHIP: JSON.stringify(settings),
+        STORE_SETTINGS: JSON.stringify(settings),
         SENDS_FILE: sendsFile,
         RESULTS_FILE: join(dir, `results-${c}.json`),
       }),
@@ -152,7 +158,7 @@ it('counts each of 600 orders once across 1,000 duplicated, shuffled, concurrent
   await Promise.all(processes.map((p) => p.ready));
   for (const p of processes) p.child.stdin?.write('go\n');
 
-  const stores = shares.slice(CHILD_PROCESSES).map(() => MemberStore.open({ databaseFile: dbFile, faceKey, membership: settings }));
+  const stores = shares.slice(CHILD_PROCESSES).map(() => MemberStore.open({ databaseFile: dbFile, faceKey, ...settings }));
   const inProcess = await Promise.all(
     shares.slice(CHILD_PROCESSES).map(async (share, c) => {
       const results: Recorded[] = [];
@@ -192,7 +198,7 @@ it('counts each of 600 orders once across 1,000 duplicated, shuffled, concurrent
   const firstWriters = new Set(recorded.filter((r) => !r.duplicate).map((r) => r.caller.replace(/-\d+$/, '')));
   expect([...firstWriters].sort()).toEqual(['async', 'process']);
 
-  const store = MemberStore.open({ databaseFile: dbFile, faceKey, membership: settings });
+  const store = MemberStore.open({ databaseFile: dbFile, faceKey, ...settings });
   try {
     // One member per payer identity, created once, found again by the pre-payment lookup.
     expect(store.members.count()).toBe(people.length);

@@ -10,14 +10,17 @@ import {
   qualifiedRank,
   type TierSetting,
 } from '../../src/ledger/tierRules.js';
+import { defaultSettings } from '../support/settings.js';
 
 const DAY = 86_400_000;
+/** Windows, periods and the earn rate as shipped: 365 days, 1 point per yuan. */
+const membership = defaultSettings.membership;
 const tiers: TierSetting[] = [
   { name: '普通', discountRate: 1, minSpendYuan: 0 },
   { name: '黄金', discountRate: 0.95, minSpendYuan: 2000 },
   { name: '钻石', discountRate: 0.9, minSpendYuan: 10_000 },
 ];
-const rules = compileTierRules({ tiers, rechargeTierRules: [{ minRechargeYuan: 1000, tier: '黄金' }] });
+const rules = compileTierRules({ ...membership, tiers, rechargeTierRules: [{ minRechargeYuan: 1000, tier: '黄金' }] });
 
 describe('tier rules', () => {
   it('qualifies by spend in the window or by a single recharge, whichever reaches higher', () => {
@@ -46,10 +49,10 @@ describe('tier rules', () => {
 
   it('refuses tiers out of order, unknown recharge tiers and odd windows', () => {
     const swapped = [tiers[0]!, tiers[2]!, tiers[1]!];
-    expect(() => compileTierRules({ tiers: swapped })).toThrow(LedgerError);
-    expect(() => compileTierRules({ tiers, rechargeTierRules: [{ minRechargeYuan: 1, tier: '白金' }] })).toThrow(/白金/);
-    expect(() => compileTierRules({ tiers, tierWindowDays: 0.5 })).toThrow(/tierWindowDays/);
-    expect(() => compileTierRules({ tiers: [] })).toThrow(LedgerError);
+    expect(() => compileTierRules({ ...membership, tiers: swapped })).toThrow(LedgerError);
+    expect(() => compileTierRules({ ...membership, tiers, rechargeTierRules: [{ minRechargeYuan: 1, tier: '白金' }] })).toThrow(/白金/);
+    expect(() => compileTierRules({ ...membership, tiers, tierWindowDays: 0.5 })).toThrow(/tierWindowDays/);
+    expect(() => compileTierRules({ ...membership, tiers: [] })).toThrow(LedgerError);
   });
 });
 
@@ -65,10 +68,10 @@ describe('money and points arithmetic', () => {
   });
 
   it('earns on the amount paid, dropping fractions of a point', () => {
-    expect(pointsForFen(compilePointsRules(), 1999)).toBe(19);
-    expect(pointsForFen(compilePointsRules({ pointsPerYuan: 1.5 }), 1000)).toBe(15);
-    expect(pointsForFen(compilePointsRules({ pointsPerYuan: 0.01 }), 9999)).toBe(0);
-    expect(() => compilePointsRules({ pointsPerYuan: 0.001 })).toThrow(LedgerError);
+    expect(pointsForFen(compilePointsRules(membership), 1999)).toBe(19);
+    expect(pointsForFen(compilePointsRules({ ...membership, pointsPerYuan: 1.5 }), 1000)).toBe(15);
+    expect(pointsForFen(compilePointsRules({ ...membership, pointsPerYuan: 0.01 }), 9999)).toBe(0);
+    expect(() => compilePointsRules({ ...membership, pointsPerYuan: 0.001 })).toThrow(LedgerError);
   });
 
   it('reverses points of a refund in pieces that add up to what the order earned', () => {
