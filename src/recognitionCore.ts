@@ -1,8 +1,8 @@
 import { hkdfSync } from 'node:crypto';
 import path from 'node:path';
 import type { Settings } from './config/settingsSchema.js';
-import { childLogger, type Logger } from './core/logger.js';
-import { loadFaceKey, MemberStore } from './ledger/index.js';
+import { childLogger, createLogger, type Logger } from './core/logger.js';
+import { loadFaceKey, MemberStore, type MigrationBackupOptions } from './ledger/index.js';
 import { Enrollment } from './matching/enrollment.js';
 import { Gallery } from './matching/gallery.js';
 import type { FaceAnalyzer } from './vision/faceAnalyzer.js';
@@ -35,7 +35,21 @@ export function openMemberStore(settings: Settings, deviceKey: Buffer = loadDevi
     faceKey: deviceKey,
     membership: settings.membership,
     maxWritesPerCommit: settings.storage.maxWritesPerCommit,
+    backupBeforeMigration: migrationBackup(settings),
   });
+}
+
+/** An upgrade backs up the database before changing its schema, into the backup folder. */
+function migrationBackup(settings: Settings): MigrationBackupOptions {
+  return {
+    folder: dataPath(settings, settings.backup.folder),
+    // A logger of its own: the command line opens the store without one, and this is rare.
+    onBackup: (backup) =>
+      childLogger(createLogger(settings.logLevel), 'ledger').info(
+        backup,
+        'database backed up before its schema upgrade; "memberlens restore FILE --yes" undoes the upgrade',
+      ),
+  };
 }
 
 /** The device's 32-byte secret: encrypts faces, and keys the other secrets derived from it. */

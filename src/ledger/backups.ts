@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { LedgerError } from './ledgerErrors.js';
@@ -10,6 +10,24 @@ const BACKUP_SUFFIX = '.db';
 /** `memberlens-20261123T151500Z.db`: sortable by name, so rotation keeps the newest. */
 export function backupFileName(atMs: number): string {
   return `${BACKUP_PREFIX}${new Date(atMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}${BACKUP_SUFFIX}`;
+}
+
+/**
+ * A consistent copy of an open database, written synchronously (VACUUM INTO) so that opening
+ * the database can make it before the first schema step. The name says which schema it holds
+ * and keeps it apart from the scheduled backup the service writes in the same second; it is
+ * rotated with the others.
+ */
+export function writeMigrationBackup(db: Database.Database, folder: string, fromVersion: number, atMs: number): string {
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const stamp = backupFileName(atMs).slice(0, -BACKUP_SUFFIX.length);
+  let file = path.join(folder, `${stamp}-before-upgrade-from-v${fromVersion}${BACKUP_SUFFIX}`);
+  // VACUUM INTO refuses an existing file; another process may have upgraded in the same second.
+  for (let n = 2; existsSync(file); n++) file = path.join(folder, `${stamp}-before-upgrade-from-v${fromVersion}-${n}${BACKUP_SUFFIX}`);
+  db.prepare('VACUUM INTO ?').run(file);
+  chmodSync(file, 0o600);
+  verifyBackup(file);
+  return file;
 }
 
 /** Backups in a folder, oldest first. */

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { writeMigrationBackup } from './backups.js';
 import { LedgerError } from './ledgerErrors.js';
 import type { Migration } from './migrations/migration.js';
 import { migrations as knownMigrations } from './migrations/migrations.js';
@@ -12,6 +13,24 @@ export interface OpenDatabaseOptions {
   busyTimeoutMs?: number;
   /** Replaces the shipped schema steps; only tests need this. */
   migrations?: readonly Migration[];
+  /** Back up a database that holds data before upgrading its schema, so `memberlens restore` can undo the upgrade. */
+  backupBeforeMigration?: MigrationBackupOptions;
+}
+
+export interface MigrationBackupOptions {
+  /** The backup folder (setting backup.folder, resolved). */
+  folder: string;
+  /** Told which file was written. */
+  onBackup?: (backup: MigrationBackup) => void;
+  clock?: () => number;
+}
+
+export interface MigrationBackup {
+  file: string;
+  /** Schema version the backup holds. */
+  fromVersion: number;
+  /** Schema version the database was brought to. */
+  toVersion: number;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
@@ -36,7 +55,7 @@ export function openDatabase(file: string, opts: OpenDatabaseOptions = {}): Sqli
 
   try {
     configure(db, opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
-    migrate(db, path, migrations);
+    migrate(db, path, migrations, opts.backupBeforeMigration);
     return db;
   } catch (err) {
     db.close();
@@ -70,7 +89,7 @@ function configure(db: SqliteDatabase, busyTimeoutMs: number): void {
   db.pragma('secure_delete = ON');
 }
 
-function migrate(db: SqliteDatabase, path: string, migrations: readonly Migration[]): void {
+function migrate(db: SqliteDatabase, path: string, migrations: readonly Migration[], backup: MigrationBackupOptions | undefined): void {
   const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > latest) {
@@ -82,6 +101,8 @@ function migrate(db: SqliteDatabase, path: string, migrations: readonly Migratio
     );
   }
   const pending = [...migrations].filter((m) => m.version > current).sort((a, b) => a.version - b.version);
+  // Version 0 is a new, empty file: nothing to lose.
+  const file = backup && pending.length > 0 && current > 0 ? backUpBeforeMigration(db, path, current, latest, backup) : undefined;
   for (const migration of pending) {
     // The schema change and the version bump commit together, so a crash mid-way leaves the
     // previous version intact and the step is simply retried on the next start.
@@ -89,6 +110,21 @@ function migrate(db: SqliteDatabase, path: string, migrations: readonly Migratio
       db.exec(migration.sql);
       db.pragma(`user_version = ${migration.version}`);
     })();
+  }
+  if (file) backup?.onBackup?.({ file, fromVersion: current, toVersion: latest });
+}
+
+function backUpBeforeMigration(db: SqliteDatabase, path: string, fromVersion: number, toVersion: number, opts: MigrationBackupOptions): string {
+  try {
+    return writeMigrationBackup(db, opts.folder, fromVersion, (opts.clock ?? Date.now)());
+  } catch (err) {
+    throw new LedgerError(
+      'MIGRATION_BACKUP_FAILED',
+      `Could not back up ${path} into ${opts.folder} before upgrading its schema from version ${fromVersion} ` +
+        `to ${toVersion} (${(err as Error).message}); the database was not changed. Free disk space or fix ` +
+        'the backup folder (setting backup.folder), then start again.',
+      { cause: err },
+    );
   }
 }
 

@@ -39,4 +39,5 @@ export type { TierSetting, RechargeTierRule } from './tierRules.js';
 export type { RechargeBonusRule, DeductConfirmation, DeductConfirmationMethod } from './storedValue.js';
 export { TokenRepository, ROLES, type Role, type ApiToken, type IssuedToken } from './tokenRepository.js';
 export { backupFileName, listBackups, restoreBackup, rotateBackups, verifyBackup } from './backups.js';
+export type { MigrationBackup, MigrationBackupOptions } from './database.js';
 export type { InactiveMember } from './memberActivity.js';

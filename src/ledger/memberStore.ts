@@ -1,7 +1,7 @@
 import type { MembershipSettings } from '../config/settingsSchema.js';
 import { AuditLog } from './auditLog.js';
 import { ConsentRepository, type ConsentWithdrawal } from './consentRepository.js';
-import { openDatabase, type SqliteDatabase } from './database.js';
+import { openDatabase, type MigrationBackupOptions, type SqliteDatabase } from './database.js';
 import { FaceCipher } from './faceCipher.js';
 import { FaceRepository, type AddFaceInput } from './faceRepository.js';
 import { GroupCommit, type GroupCommitStats } from './groupCommit.js';
@@ -18,6 +18,8 @@ export interface OpenMemberStoreOptions {
   /** 32-byte AES key, usually from `loadFaceKey`. */
   faceKey: Buffer;
   busyTimeoutMs?: number;
+  /** Where to back up a database with data before its schema is upgraded; without it, no backup. */
+  backupBeforeMigration?: MigrationBackupOptions;
   clock?: () => EpochMs;
   /** Tiers, points and stored-value rules: the `membership` settings. */
   membership: MembershipSettings;
@@ -99,7 +101,7 @@ export class MemberStore {
       ...opts.membership,
       payerKeySecret: opts.payerKeySecret ?? derivePayerKeySecret(opts.faceKey),
     };
-    const db = openDatabase(opts.databaseFile, { busyTimeoutMs: opts.busyTimeoutMs });
+    const db = openDatabase(opts.databaseFile, { busyTimeoutMs: opts.busyTimeoutMs, backupBeforeMigration: opts.backupBeforeMigration });
     try {
       return new MemberStore(db, cipher, opts.clock ?? Date.now, membership, opts.maxWritesPerCommit);
     } catch (err) {
