@@ -27,21 +27,12 @@ export interface LaneFusionOptions {
   cashierZone: NormalizedRect;
 }
 
-export const WHOLE_FRAME: Readonly<NormalizedRect> = Object.freeze({ x: 0, y: 0, width: 1, height: 1 });
-
-export const DEFAULT_LANE_FUSION_OPTIONS: Readonly<LaneFusionOptions> = Object.freeze({
-  scanWindowMs: 3000,
-  paymentWindowMs: 120_000,
-  dominantAreaRatioMin: 2.0,
-  minFramesSeen: 2,
-  cashierZone: WHOLE_FRAME,
-});
-
 /** The lane's tracker seen from fusion: tracks seen within `windowMs` before `nowMs`, never descriptors. */
 export type TracksProvider = (nowMs: number, windowMs: number) => readonly PresentTrackWithFrames[];
 
 export interface LaneFusionInit {
-  options?: Partial<LaneFusionOptions>;
+  /** From the `checkout` settings; their defaults live in the settings schema only. */
+  options: LaneFusionOptions;
   tracksAt: TracksProvider;
   /** The camera's frame size; required when the cashier zone is not the whole frame. */
   frameSize?: FrameSize;

@@ -1,7 +1,6 @@
 import type { PresentTrackWithFrames } from '../matching/trackerTypes.js';
 import type { Box } from '../vision/visionTypes.js';
 import {
-  DEFAULT_LANE_FUSION_OPTIONS,
   type Attribution,
   type AttributionRule,
   type FrameSize,
@@ -18,21 +17,12 @@ import {
   type TracksProvider,
 } from './fusionTypes.js';
 
-export const DEFAULT_ATTRIBUTION_RULE: Readonly<AttributionRule> = Object.freeze({
-  dominantAreaRatioMin: DEFAULT_LANE_FUSION_OPTIONS.dominantAreaRatioMin,
-  minFramesSeen: DEFAULT_LANE_FUSION_OPTIONS.minFramesSeen,
-  cashierZonePx: undefined,
-});
-
 /**
  * Names the face that paid, or nobody. Linking the wrong face to a payer would greet a stranger
  * with someone else's discount and balance, so a link needs either a lone face or one face so
  * much nearer the camera (larger) than every other that it must be the one at the scanner.
  */
-export function attribute(
-  candidates: readonly FusionCandidate[],
-  rule: AttributionRule = DEFAULT_ATTRIBUTION_RULE,
-): Attribution {
+export function attribute(candidates: readonly FusionCandidate[], rule: AttributionRule): Attribution {
   const counted = candidates.filter((c) => c.framesSeen >= rule.minFramesSeen);
   const inZone = counted.filter((c) => centredIn(c.box, rule.cashierZonePx));
   if (inZone.length === 0) return { kind: 'none', reason: 'no-face' };
@@ -87,7 +77,7 @@ export class LaneFusion {
   };
 
   constructor(init: LaneFusionInit) {
-    this.options = validOptions({ ...DEFAULT_LANE_FUSION_OPTIONS, ...init.options });
+    this.options = validOptions({ ...init.options });
     if (typeof init.tracksAt !== 'function') {
       throw new Error('tracksAt must be a function returning the lane tracker’s present tracks');
     }

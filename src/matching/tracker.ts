@@ -4,7 +4,6 @@ import { assertValidDescriptor } from '../vision/faceDescriptor.js';
 import { exactSquaredDistance } from './exactRanking.js';
 import type { MatchDecision } from './matcher.js';
 import {
-  DEFAULT_TRACKER_OPTIONS,
   type LaneTrackerInit,
   type PresentTrack,
   type PresentTrackWithFrames,
@@ -64,7 +63,7 @@ export class LaneTracker {
     if (typeof init.lane !== 'string' || init.lane === '') throw new Error('lane must be a non-empty string');
     this.lane = init.lane;
     this.isEnrollable = init.isEnrollable ?? (() => false);
-    this.options = validOptions({ ...DEFAULT_TRACKER_OPTIONS, ...init.options });
+    this.options = validOptions({ ...init.options });
     this.decide = init.decide;
   }
 

@@ -29,20 +29,10 @@ export interface TrackerOptions {
   popupCooldownMs: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: Readonly<Omit<TrackerOptions, 'matchThreshold'>> = Object.freeze({
-  iouMatchMin: 0.3,
-  sameTrackDistanceMax: 0.6,
-  recheckEveryMs: 2000,
-  votesToDecide: 2,
-  voteAgreementMin: 0.6,
-  unknownVotesToDecide: 3,
-  trackTimeoutMs: 1500,
-  popupCooldownMs: 60_000,
-});
-
 export interface LaneTrackerInit {
   lane: string;
-  options: Partial<TrackerOptions> & Pick<TrackerOptions, 'matchThreshold'>;
+  /** The `tracker` settings and `matching.matchThreshold`; their defaults live in the settings schema only. */
+  options: TrackerOptions;
   /** Gallery search plus match policy, bound by the caller. */
   decide: (descriptor: Float32Array) => MatchDecision;
   /** Whether a described face is good enough to enroll (the strict gate); none are by default. */

@@ -1,16 +1,33 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { FusionCandidate, FusionPayment, LaneFusionOptions } from '../../src/fusion/fusionTypes.js';
-import { attribute, DEFAULT_ATTRIBUTION_RULE, LaneFusion } from '../../src/fusion/laneFusion.js';
+import type { AttributionRule, FusionCandidate, FusionPayment, LaneFusionOptions } from '../../src/fusion/fusionTypes.js';
+import { attribute, LaneFusion } from '../../src/fusion/laneFusion.js';
 import { DESCRIPTOR_LENGTH } from '../../src/vision/faceDescriptor.js';
 import type { MatchDecision } from '../../src/matching/matcher.js';
 import { LaneTracker } from '../../src/matching/tracker.js';
 import type { PresentTrackWithFrames } from '../../src/matching/trackerTypes.js';
 import type { Box } from '../../src/vision/visionTypes.js';
+import { defaultSettings } from '../support/settings.js';
 
 const FRAME_EVERY_MS = 100;
 const TRACK_TIMEOUT_MS = 1500;
 const SCAN_AT_MS = 10_000;
 const PAYMENT_CODE = { kind: 'payment', channel: 'wechat' };
+
+const { checkout } = defaultSettings;
+/** Fusion as shipped: the `checkout` settings' defaults. */
+const SHIPPED_OPTIONS: LaneFusionOptions = {
+  scanWindowMs: checkout.scanWindowMs,
+  paymentWindowMs: checkout.paymentWindowMs,
+  dominantAreaRatioMin: checkout.dominantAreaRatioMin,
+  minFramesSeen: checkout.minFramesSeen,
+  cashierZone: checkout.cashierZone,
+};
+/** The attribution rule as shipped, over the whole frame. */
+const SHIPPED_RULE: AttributionRule = {
+  dominantAreaRatioMin: checkout.dominantAreaRatioMin,
+  minFramesSeen: checkout.minFramesSeen,
+  cashierZonePx: undefined,
+};
 
 /** A face standing in front of the camera from `fromMs` to `toMs`, detected on every frame. */
 interface ScriptedFace {
@@ -67,7 +84,7 @@ function square(x: number, y: number, side: number): Box {
 }
 
 function newFusion(lane: ScriptedLane, options: Partial<LaneFusionOptions> = {}) {
-  return new LaneFusion({ options, tracksAt: lane.tracksAt, frameSize: { widthPx: 1000, heightPx: 1000 } });
+  return new LaneFusion({ options: { ...SHIPPED_OPTIONS, ...options }, tracksAt: lane.tracksAt, frameSize: { widthPx: 1000, heightPx: 1000 } });
 }
 
 /**
@@ -98,14 +115,14 @@ function candidate(trackId: string, box: Box, framesSeen = 5, memberId?: string)
 }
 
 describe('attribute', () => {
-  const zoneRule = { ...DEFAULT_ATTRIBUTION_RULE, cashierZonePx: { x: 0, y: 0, width: 500, height: 1000 } };
+  const zoneRule = { ...SHIPPED_RULE, cashierZonePx: { x: 0, y: 0, width: 500, height: 1000 } };
 
   it('names a lone face', () => {
-    expect(attribute([candidate('a', square(100, 100, 150))])).toEqual({ kind: 'payer', track: candidate('a', square(100, 100, 150)) });
+    expect(attribute([candidate('a', square(100, 100, 150))], SHIPPED_RULE)).toEqual({ kind: 'payer', track: candidate('a', square(100, 100, 150)) });
   });
 
   it('names nobody among faces of comparable size', () => {
-    expect(attribute([candidate('a', square(100, 100, 150)), candidate('b', square(400, 100, 140))])).toEqual({
+    expect(attribute([candidate('a', square(100, 100, 150)), candidate('b', square(400, 100, 140))], SHIPPED_RULE)).toEqual({
       kind: 'none',
       reason: 'ambiguous',
     });
@@ -114,9 +131,9 @@ describe('attribute', () => {
   it('names the dominant face at the ratio and not just below it', () => {
     // Areas 200 × 100 and 100 × 100: exactly 2×.
     const wide = candidate('wide', { x: 0, y: 0, width: 200, height: 100 });
-    expect(attribute([wide, candidate('small', square(600, 0, 100))])).toMatchObject({ kind: 'payer', track: { trackId: 'wide' } });
+    expect(attribute([wide, candidate('small', square(600, 0, 100))], SHIPPED_RULE)).toMatchObject({ kind: 'payer', track: { trackId: 'wide' } });
     const almost = candidate('almost', { x: 0, y: 0, width: 199, height: 100 });
-    expect(attribute([almost, candidate('small', square(600, 0, 100))])).toEqual({ kind: 'none', reason: 'ambiguous' });
+    expect(attribute([almost, candidate('small', square(600, 0, 100))], SHIPPED_RULE)).toEqual({ kind: 'none', reason: 'ambiguous' });
   });
 
   it('never names a face centred outside the cashier zone, and lets it spoil a smaller face inside', () => {
@@ -132,8 +149,8 @@ describe('attribute', () => {
 
   it('does not count a face seen on fewer than minFramesSeen frames', () => {
     const once = candidate('once', square(400, 100, 150), 1);
-    expect(attribute([once])).toEqual({ kind: 'none', reason: 'no-face' });
-    expect(attribute([candidate('steady', square(100, 100, 150), 2), once])).toMatchObject({
+    expect(attribute([once], SHIPPED_RULE)).toEqual({ kind: 'none', reason: 'no-face' });
+    expect(attribute([candidate('steady', square(100, 100, 150), 2), once], SHIPPED_RULE)).toMatchObject({
       kind: 'payer',
       track: { trackId: 'steady' },
     });
@@ -358,15 +375,15 @@ describe('LaneFusion', () => {
 
   it('refuses settings that could link the wrong face', () => {
     const tracksAt = new ScriptedLane().tracksAt;
-    expect(() => new LaneFusion({ tracksAt, options: { dominantAreaRatioMin: 1 } })).toThrow(/dominantAreaRatioMin/);
-    expect(() => new LaneFusion({ tracksAt, options: { minFramesSeen: 0 } })).toThrow(/minFramesSeen/);
+    expect(() => new LaneFusion({ tracksAt, options: { ...SHIPPED_OPTIONS, dominantAreaRatioMin: 1 } })).toThrow(/dominantAreaRatioMin/);
+    expect(() => new LaneFusion({ tracksAt, options: { ...SHIPPED_OPTIONS, minFramesSeen: 0 } })).toThrow(/minFramesSeen/);
     const frameSize = { widthPx: 640, heightPx: 480 };
     const beyondFrame = { x: 0.5, y: 0, width: 0.6, height: 1 };
-    expect(() => new LaneFusion({ tracksAt, options: { cashierZone: beyondFrame }, frameSize })).toThrow(/cashierZone/);
+    expect(() => new LaneFusion({ tracksAt, options: { ...SHIPPED_OPTIONS, cashierZone: beyondFrame }, frameSize })).toThrow(/cashierZone/);
     const leftHalf = { x: 0, y: 0, width: 0.5, height: 1 };
-    expect(() => new LaneFusion({ tracksAt, options: { cashierZone: leftHalf } })).toThrow(/frameSize/);
-    expect(() => new LaneFusion({ tracksAt, options: { cashierZone: leftHalf }, frameSize })).not.toThrow();
-    expect(() => new LaneFusion({ tracksAt })).not.toThrow();
+    expect(() => new LaneFusion({ tracksAt, options: { ...SHIPPED_OPTIONS, cashierZone: leftHalf } })).toThrow(/frameSize/);
+    expect(() => new LaneFusion({ tracksAt, options: { ...SHIPPED_OPTIONS, cashierZone: leftHalf }, frameSize })).not.toThrow();
+    expect(() => new LaneFusion({ tracksAt, options: SHIPPED_OPTIONS })).not.toThrow();
   });
 });
 
@@ -379,8 +396,8 @@ describe('LaneFusion over the real lane tracker', () => {
   const unknown: MatchDecision = { kind: 'unknown', reason: 'too-far', distance: 0.9 };
 
   it('counts frames per track, links the steady face and hands out a copy of its descriptor', () => {
-    const tracker = new LaneTracker({ lane: 'lane-1', options: { matchThreshold: 0.5 }, decide: () => unknown });
-    const fusion = new LaneFusion({ tracksAt: (nowMs, windowMs) => tracker.presentTracksWithFrames(nowMs, windowMs) });
+    const tracker = new LaneTracker({ lane: 'lane-1', options: { ...defaultSettings.tracker, matchThreshold: 0.5 }, decide: () => unknown });
+    const fusion = new LaneFusion({ options: SHIPPED_OPTIONS, tracksAt: (nowMs, windowMs) => tracker.presentTracksWithFrames(nowMs, windowMs) });
     const steady = square(200, 200, 200);
     for (let t = 9000; t <= 13_000; t += 100) {
       // A passer-by appears on one frame only, far from the steady face.

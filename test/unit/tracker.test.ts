@@ -4,6 +4,7 @@ import type { MatchDecision } from '../../src/matching/matcher.js';
 import { LaneTracker } from '../../src/matching/tracker.js';
 import type { TrackedFace, TrackerEvent, TrackerOptions } from '../../src/matching/trackerTypes.js';
 import type { Box } from '../../src/vision/visionTypes.js';
+import { defaultSettings } from '../support/settings.js';
 
 // Descriptor element 0 carries a "who" code the fake matcher reads (0 = nobody enrolled);
 // codes sit 0.1 apart, so faces with different codes stay within sameTrackDistanceMax of
@@ -34,7 +35,7 @@ function newTracker(options: Partial<TrackerOptions> = {}): { tracker: LaneTrack
   let calls = 0;
   const tracker = new LaneTracker({
     lane: 'lane-1',
-    options: { matchThreshold: MATCH_THRESHOLD, ...options },
+    options: { ...defaultSettings.tracker, matchThreshold: MATCH_THRESHOLD, ...options },
     decide: (d) => {
       calls++;
       return fakeDecide(d);
@@ -276,7 +277,7 @@ describe('enrollment captures', () => {
   it('keeps the latest enrollment-grade descriptor of a track, counts such frames, and wipes it when the track ends', () => {
     const tracker = new LaneTracker({
       lane: 'lane-1',
-      options: { matchThreshold: MATCH_THRESHOLD, trackTimeoutMs: 1000 },
+      options: { ...defaultSettings.tracker, matchThreshold: MATCH_THRESHOLD, trackTimeoutMs: 1000 },
       decide: fakeDecide,
       // The stand-in gate: element 2 set means the frame passed the enrollment gate.
       isEnrollable: (f) => (f.descriptor?.[2] ?? 0) > 0,
