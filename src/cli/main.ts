@@ -11,6 +11,7 @@ import { backupFileName, restoreBackup, ROLES, verifyBackup, type ConsentMethod,
 import { dataPath, openMemberStore, openRecognitionCore } from '../recognitionCore.js';
 import { FaceEngine } from '../vision/faceEngine.js';
 import { jsonLine, toEmbedRecord, toIdentifyRecord } from './cliOutput.js';
+import { registerServiceCommand } from './serviceCommand.js';
 
 const CONSENT_METHODS: ConsentMethod[] = ['written', 'verbal-at-till', 'app', 'signage'];
 
@@ -206,6 +207,8 @@ export function buildCli(): Command {
         jsonLine({ revoked: issued.revoked, id: issued.token.id, role: r, token: issued.token.token });
       });
     });
+
+  registerServiceCommand(program);
 
   return program;
 }

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 // Never used here: holding sharp open in the main thread keeps glibc from unloading libvips
 // when a worker exits while another still uses it (lovell/sharp#2263).
@@ -13,14 +12,14 @@ import type { BackendName } from './tensorflowBackend.js';
 import type { ThreadPriority } from './threadPriority.js';
 
 export interface InferencePoolOptions {
-  /** Worker threads, each with its own engine; one per core by default. */
-  size?: number;
+  /** Worker threads, each with its own engine (`inference.workers`, with 0 resolved to the core count). */
+  size: number;
   vision: VisionSettings;
   log: Logger;
   /** Calls allowed to wait for a free worker; beyond that a call is refused as 'overloaded'. */
   maxQueueLength: number;
-  /** Nice value of the worker threads on Linux (see lowerThisThreadPriority); 0 by default. */
-  workerNice?: number;
+  /** Nice value of the worker threads on Linux (`inference.workerNice`, see lowerThisThreadPriority). */
+  workerNice: number;
 }
 
 export interface InferencePoolStats {
@@ -82,12 +81,12 @@ export class InferencePool implements FaceAnalyzer {
 
   /** Resolves once every worker has its engine ready; rejects with the first worker's start-up error. */
   static async create(opts: InferencePoolOptions): Promise<InferencePool> {
-    const size = opts.size ?? availableParallelism();
+    const size = opts.size;
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`InferencePool size must be a whole number ≥ 1, got ${size}`);
     if (!Number.isInteger(opts.maxQueueLength) || opts.maxQueueLength < 0) {
       throw new RangeError(`InferencePool maxQueueLength must be a whole number ≥ 0, got ${opts.maxQueueLength}`);
     }
-    const init: WorkerInit = { vision: opts.vision, logLevel: opts.log.level, nice: opts.workerNice ?? 0 };
+    const init: WorkerInit = { vision: opts.vision, logLevel: opts.log.level, nice: opts.workerNice };
     const pool = new InferencePool(init, opts.log, opts.maxQueueLength);
     const started = await Promise.allSettled(Array.from({ length: size }, (_, i) => pool.startWorker(i)));
     const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');

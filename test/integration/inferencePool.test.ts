@@ -206,7 +206,7 @@ describe('InferencePool (2 worker threads, real WASM inference)', () => {
   });
 
   it.skipIf(nativeBackendInstalled())('fails to start with the engine\'s own error when a worker cannot build its engine', async () => {
-    const err = await rejection(InferencePool.create({ size: 2, vision: { ...vision, backend: 'tensorflow' }, log, maxQueueLength: 1 }));
+    const err = await rejection(InferencePool.create({ size: 2, vision: { ...vision, backend: 'tensorflow' }, log, maxQueueLength: 1, workerNice: 0 }));
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).code).toBe('backend-unavailable');
     expect(err.message).toMatch(/could not start the face engine: .*tfjs-node does not load/);
