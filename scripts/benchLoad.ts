@@ -23,13 +23,13 @@ import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
+import { PAYMENT_CHANNELS } from '../src/ledger/paymentChannels.js';
 import { cameraFrame } from './cameraFrames.js';
 import { summarize } from './benchStats.js';
 import { serviceMetric, serviceMetrics, startServiceProcess, type ServiceProcess } from './serviceProcess.js';
 
 const PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
 const FACE_PX = 150;
-const CHANNELS = ['wechat', 'alipay', 'unionpay', 'ecny'] as const;
 /** Bounds on everything that waits, so the run always ends by itself. */
 const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_PAYMENTS_IN_FLIGHT = 2_000;
@@ -272,7 +272,7 @@ async function postPayments(service: ServiceProcess, endAt: number): Promise<voi
     const body = JSON.stringify({
       orderId,
       lane: lanes[k % laneCount],
-      channel: CHANNELS[payer % CHANNELS.length],
+      channel: PAYMENT_CHANNELS[payer % PAYMENT_CHANNELS.length],
       appId: 'bench-load-app',
       payerId: `payer-${payer}`,
       amount: `${1 + (k % 500)}.${String(k % 100).padStart(2, '0')}`,

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServiceProcess, type ServiceProcess } from '../../scripts/serviceProcess.js';
+import { PAYMENT_CHANNELS, type PaymentChannel } from '../../src/ledger/paymentChannels.js';
 
 /**
  * Issue 5, crash safety: the real service (`node dist/main.js`) is SIGKILLed in the middle of
@@ -27,14 +28,12 @@ const SETTINGS = {
 interface Payment {
   orderId: string;
   lane: string;
-  channel: 'wechat' | 'alipay' | 'unionpay' | 'ecny';
+  channel: PaymentChannel;
   appId: string;
   payerId: string;
   amount: string;
   paidAt: string;
 }
-
-const CHANNELS = ['wechat', 'alipay', 'unionpay', 'ecny'] as const;
 
 /** Whole yuan plus fen, so a floor(amount) mistake and a double count both show in the points. */
 function makePayments(): Payment[] {
@@ -45,7 +44,7 @@ function makePayments(): Payment[] {
     return {
       orderId: `crash-${run}-${i}`,
       lane: 'lane1',
-      channel: CHANNELS[payer % CHANNELS.length]!,
+      channel: PAYMENT_CHANNELS[payer % PAYMENT_CHANNELS.length]!,
       appId: 'crash-test-app',
       payerId: `payer-${payer}`,
       amount: `${1 + ((i * 37) % 250)}.${String((i * 13) % 100).padStart(2, '0')}`,
