@@ -122,8 +122,8 @@ export function installLinuxService(opts: LinuxInstallOptions, print: Print): vo
   print(`  settings: ${configFile} (optional)`);
   print(`  logs:     journalctl -u ${SERVICE_NAME} -f`);
   if (opts.start) {
-    print(`  API tokens are not printed by the service; make them with:`);
-    print(`    sudo -u ${opts.user} MEMBERLENS_DATA_DIR=${dataDir} MEMBERLENS_CONFIG=${configFile} memberlens tokens rotate admin`);
+    print(`  the service prints no API tokens; make them (admin, till, device, pos) with:`);
+    print(`    cd ${PACKAGE_ROOT} && sudo -u ${opts.user} env MEMBERLENS_DATA_DIR=${dataDir} MEMBERLENS_CONFIG=${configFile} ${process.execPath} bin/memberlens.js tokens rotate admin`);
   } else {
     print(`  not started (--no-start): systemctl daemon-reload && systemctl enable --now ${SERVICE_NAME}`);
   }
