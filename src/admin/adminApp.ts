@@ -12,6 +12,7 @@ import { HttpError, errorHandler } from './httpErrors.js';
 import { shedWhenBusy, type LoadShedding } from './loadShedding.js';
 import { recordAdminLogins } from './loginAudit.js';
 import { perMinuteLimit } from './rateLimits.js';
+import { consentFields, fromLaneInput, listQuery, memberInput } from './requestSchemas.js';
 import { assertRoutesDeclared } from './routeRoles.js';
 
 export interface LaneView {
@@ -55,25 +56,6 @@ export interface SecuritySettings {
   auditRetentionDays: number;
   inactiveMemberDays: number;
 }
-
-const memberInput = z.strictObject({
-  name: z.string().trim().min(1).max(100),
-  phone: z.string().trim().max(20).optional().nullable(),
-});
-
-const listQuery = z.object({
-  query: z.string().max(100).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
-const consentFields = z.object({
-  consentMethod: z.enum(['written', 'verbal-at-till', 'app', 'signage']).optional(),
-  staff: z.string().trim().min(1).max(100).optional(),
-  lane: z.string().trim().min(1).max(50).optional(),
-});
-
-const fromLaneInput = consentFields.extend({ fromLane: z.string().min(1).max(50) }).strict();
 
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 

@@ -1,11 +1,19 @@
 import express, { Router } from 'express';
-import { z } from 'zod';
 import type { MemberStore } from '../ledger/index.js';
 import type { Checkout } from '../fusion/checkout.js';
 import { issueMemberQr } from '../fusion/memberQrCode.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError } from './httpErrors.js';
 import { shedWhenBusy, type LoadShedding } from './loadShedding.js';
+import {
+  consentAnswer,
+  deductionInput,
+  ledgerId as id,
+  paymentInput,
+  rechargeInput,
+  refundInput,
+  scanInput,
+} from './requestSchemas.js';
 
 export interface CheckoutRoutesDeps {
   checkout: Checkout;
@@ -16,30 +24,6 @@ export interface CheckoutRoutesDeps {
   jsonBodyBytes: number;
   loadShedding: LoadShedding;
 }
-
-/** Amounts arrive as yuan, a number or a decimal string; the ledger checks the 2-decimal rule. */
-const yuan = z.union([z.number().positive().max(1e9), z.string().regex(/^\d{1,9}(\.\d{1,2})?$/, 'an amount in yuan, e.g. "12.50"')]);
-const id = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
-const channel = z.enum(['wechat', 'alipay', 'unionpay', 'ecny']);
-
-const scanInput = z.strictObject({ code: z.string().max(4096) });
-const paymentInput = z.strictObject({
-  orderId: id,
-  lane: z.string().min(1).max(32),
-  channel,
-  appId: z.string().trim().min(1).max(64),
-  payerId: z.string().trim().min(1).max(128),
-  amount: yuan,
-  paidAt: z.iso.datetime({ offset: true }),
-});
-const refundInput = z.strictObject({ refundId: id, amount: yuan });
-const rechargeInput = z.strictObject({ rechargeId: id, amount: yuan });
-const deductionInput = z.strictObject({
-  orderId: id,
-  amount: yuan,
-  confirmation: z.strictObject({ method: z.enum(['till-confirm', 'pin']), staff: z.string().trim().min(1).max(100) }),
-});
-const consentAnswer = z.strictObject({ answer: z.enum(['granted', 'declined']), staff: z.string().trim().min(1).max(100) });
 
 /**
  * The checkout's HTTP side: lane scanners, the POS / payment gateway, and the till's consent

@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler } from 'express';
+import { MulterError } from 'multer';
 import { ZodError } from 'zod';
 import { UserError } from '../core/errors.js';
+import { escapeControls } from '../core/freeText.js';
 import type { Logger } from '../core/logger.js';
 
 /** An error with the HTTP status it maps to; thrown by routes, turned into JSON by `errorHandler`. */
@@ -38,10 +40,14 @@ const STATUS_BY_CODE: Record<string, number> = {
   'camera-stopped': 503,
 };
 
+// What busboy (under multer) throws for a multipart body it cannot read: the client's mistake.
+const UNREADABLE_FORM = /^(Multipart: Boundary not found|Malformed part header|Malformed content type|Unexpected end of (form|file)|Missing Content-Type|Unsupported content type)/;
+
 /**
  * Every error leaves as `{ error: { code, message } }` with a message a person can act on.
  * Operator mistakes are 4xx and logged at info; anything else is a bug, logged with its
- * stack and answered 500 without internals.
+ * stack and answered 500 without internals. A message may quote an id from the URL, so
+ * control and bidi-control characters in it are written out as \uXXXX.
  */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -49,7 +55,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (status >= 500) log.error({ err, method: req.method, path: req.path }, 'request failed');
     else log.info({ status, code, method: req.method, path: req.path }, 'request refused');
     if (res.headersSent) return;
-    res.status(status).json({ error: { code, message } });
+    res.status(status).json({ error: { code, message: escapeControls(message) } });
   };
 }
 
@@ -67,6 +73,12 @@ function describe(err: unknown): { status: number; code: string; message: string
   }
   if (e.type === 'entity.too.large' || (err as { code?: string }).code === 'LIMIT_FILE_SIZE') {
     return { status: 413, code: 'body-too-large', message: 'The body is larger than this endpoint accepts.' };
+  }
+  if (err instanceof MulterError) {
+    return { status: 400, code: 'invalid-upload', message: `The upload was refused (${err.message}); send at most 5 "photo" files and the consent fields.` };
+  }
+  if (err instanceof Error && UNREADABLE_FORM.test(err.message)) {
+    return { status: 400, code: 'invalid-upload', message: 'The multipart form could not be read; send multipart/form-data with a boundary and "photo" files, or the image itself as the body.' };
   }
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return { status: e.status, code: 'bad-request', message: e.message ?? 'Bad request.' };

@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { loadSettings } from '../config/loadSettings.js';
 import type { Settings } from '../config/settingsSchema.js';
 import { UserError, errorMessage } from '../core/errors.js';
+import { cleanFreeText } from '../core/freeText.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { backupFileName, restoreBackup, ROLES, verifyBackup, type ConsentMethod, type MemberStore, type Role } from '../ledger/index.js';
 import { dataPath, openMemberStore, openRecognitionCore } from '../recognitionCore.js';
@@ -56,10 +57,10 @@ export function buildCli(): Command {
   program
     .command('enroll')
     .description('create a member from photos of their face; the member\'s consent to face recognition is required')
-    .requiredOption('--name <name>', 'member name as the till shows it')
-    .option('--phone <phone>', 'mainland mobile number')
+    .requiredOption('--name <name>', 'member name as the till shows it', freeText('--name'))
+    .option('--phone <phone>', 'mainland mobile number', freeText('--phone'))
     .addOption(new Option('--consent <method>', 'how the member gave face consent').choices(CONSENT_METHODS).makeOptionMandatory())
-    .option('--staff <name>', 'staff member who recorded the consent', process.env.USER ?? 'cli')
+    .option('--staff <name>', 'staff member who recorded the consent', freeText('--staff'), process.env.USER ?? 'cli')
     .argument('<file...>', 'photos of the member alone, face frontal and sharp')
     .action(async (files: string[], opts: { name: string; phone?: string; consent: ConsentMethod; staff: string }) => {
       await withContext(program, async (settings, log) => {
@@ -129,7 +130,7 @@ export function buildCli(): Command {
     .command('delete')
     .description('delete a member with every face and consent record')
     .argument('<id>', 'member id, as `members list` prints it')
-    .option('--staff <name>', 'who deletes, for the processing log', process.env.USER ?? 'cli')
+    .option('--staff <name>', 'who deletes, for the processing log', freeText('--staff'), process.env.USER ?? 'cli')
     .action(async (id: string, opts: { staff: string }) => {
       await withStore(program, async (store) => {
         const { deleted, deletedFaceIds } = store.deleteMember(id, `cli:${opts.staff}`);
@@ -167,7 +168,7 @@ export function buildCli(): Command {
   tokens
     .command('create')
     .argument('<role>', `one of ${ROLES.join(', ')}`)
-    .option('--label <text>', 'what the token is for, e.g. "lane 2 screen"', '')
+    .option('--label <text>', 'what the token is for, e.g. "lane 2 screen"', freeText('--label'), '')
     .description('make a token; it is printed once and only its hash is stored')
     .action(async (role: string, opts: { label: string }) => {
       await withStore(program, async (store) => {
@@ -244,6 +245,11 @@ function describeFileError(err: unknown): string {
   if (code === 'EACCES') return 'permission denied';
   if (err instanceof UserError) return err.message;
   return `unexpected error: ${errorMessage(err)}`;
+}
+
+/** The API's rule for free text: no control or bidi-control characters, NFC; a UserError (exit 2) names the option. */
+function freeText(option: string): (value: string) => string {
+  return (value) => cleanFreeText(value, option);
 }
 
 function parsePositiveInt(value: string): number {

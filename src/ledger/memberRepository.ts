@@ -1,3 +1,4 @@
+import { freeTextProblem } from '../core/freeText.js';
 import type { SqliteDatabase } from './database.js';
 import { newMemberId } from './ids.js';
 import { LedgerError } from './ledgerErrors.js';
@@ -60,7 +61,11 @@ export class MemberRepository {
   }
 
   create(input: CreateMemberInput): Member {
-    const name = input.name.trim();
+    // The API and the CLI refuse these first; this keeps any other caller from storing a name
+    // the till would show wrongly (a NUL would also fail the CHECK on the column).
+    const problem = freeTextProblem(input.name);
+    if (problem) throw new LedgerError('INVALID_INPUT', `A member name ${problem}`);
+    const name = input.name.trim().normalize('NFC');
     if (name.length === 0 || name.length > MAX_NAME_LENGTH) {
       throw new LedgerError('INVALID_INPUT', `A member name must be 1 to ${MAX_NAME_LENGTH} characters`);
     }

@@ -98,6 +98,23 @@ describe('memberlens CLI', () => {
     expect(second.stderr).toMatch(/already belongs to member/);
   });
 
+  it('refuses control and bidi-control characters in names, staff and labels with exit code 2', async () => {
+    const amy1 = path.join(FACES, 'amy/amy1.png');
+    const name = await cli(dir, 'enroll', '--name', 'a\u0001b', '--consent', 'written', amy1);
+    expect(name.code).toBe(2);
+    expect(name.stderr).toMatch(/--name contains a control character \(U\+0001\); remove it/);
+    const staff = await cli(dir, 'enroll', '--name', 'Lin', '--consent', 'written', '--staff', '\u202eabc', amy1);
+    expect(staff.code).toBe(2);
+    expect(staff.stderr).toMatch(/--staff contains a bidirectional-control character \(U\+202E\)/);
+    const label = await cli(dir, 'tokens', 'create', 'till', '--label', 'lane\u20662');
+    expect(label.code).toBe(2);
+    expect(label.stderr).toMatch(/--label contains a bidirectional-control character \(U\+2066\)/);
+    expect(label.lines).toEqual([]);
+    // Decomposed input is stored composed.
+    const composed = await cli(dir, 'tokens', 'create', 'till', '--label', 'Cafe\u0301');
+    expect(composed.lines[0].label).toBe('Caf\u00e9');
+  });
+
   it('keeps no stranger\'s descriptor on disk after identify', async () => {
     const probe = path.join(FACES, 'penny/penny2.png');
     const embedded = await cli(dir, 'embed', probe);

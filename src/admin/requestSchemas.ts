@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { freeTextProblem } from '../core/freeText.js';
+
+/**
+ * Free text a person typed (a name, a staff name, a label, a lane id): no control or
+ * bidi-control characters — refused with a 400 that names the field — then trimmed and
+ * NFC-normalized before the length check, so what is stored is what the till shows.
+ */
+export function freeText({ max, min = 1 }: { max: number; min?: number }) {
+  return z
+    .string()
+    .superRefine((text, ctx) => {
+      const problem = freeTextProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .trim()
+    .normalize('NFC')
+    .min(min)
+    .max(max);
+}
+
+// Members and faces (adminApp).
+
+export const memberInput = z.strictObject({
+  name: freeText({ max: 100 }),
+  phone: freeText({ min: 0, max: 20 }).optional().nullable(),
+});
+
+export const listQuery = z.object({
+  query: freeText({ min: 0, max: 100 }).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const consentFields = z.object({
+  consentMethod: z.enum(['written', 'verbal-at-till', 'app', 'signage']).optional(),
+  staff: freeText({ max: 100 }).optional(),
+  lane: freeText({ max: 50 }).optional(),
+});
+
+export const fromLaneInput = consentFields.extend({ fromLane: freeText({ max: 50 }) }).strict();
+
+// Checkout: scans, payments, refunds, recharges, deductions, consent answers, reviews (checkoutRoutes).
+
+/** Amounts arrive as yuan, a number or a decimal string; the ledger checks the 2-decimal rule. */
+const yuan = z.union([z.number().positive().max(1e9), z.string().regex(/^\d{1,9}(\.\d{1,2})?$/, 'an amount in yuan, e.g. "12.50"')]);
+export const ledgerId = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+const channel = z.enum(['wechat', 'alipay', 'unionpay', 'ecny']);
+
+// A scanned code is not shown or stored, only classified; anything unreadable is "rejected".
+export const scanInput = z.strictObject({ code: z.string().max(4096) });
+export const paymentInput = z.strictObject({
+  orderId: ledgerId,
+  lane: freeText({ max: 32 }),
+  channel,
+  appId: freeText({ max: 64 }),
+  payerId: freeText({ max: 128 }),
+  amount: yuan,
+  paidAt: z.iso.datetime({ offset: true }),
+});
+export const refundInput = z.strictObject({ refundId: ledgerId, amount: yuan });
+export const rechargeInput = z.strictObject({ rechargeId: ledgerId, amount: yuan });
+export const deductionInput = z.strictObject({
+  orderId: ledgerId,
+  amount: yuan,
+  confirmation: z.strictObject({ method: z.enum(['till-confirm', 'pin']), staff: freeText({ max: 100 }) }),
+});
+export const consentAnswer = z.strictObject({ answer: z.enum(['granted', 'declined']), staff: freeText({ max: 100 }) });
+
+/** `GET /api/reviews?limit=&before=`: newest first; `before` is the `nextBefore` of the previous page. */
+export const reviewsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before: z.coerce.number().int().min(1).optional(),
+});
