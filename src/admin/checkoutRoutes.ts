@@ -12,6 +12,7 @@ import {
   paymentInput,
   rechargeInput,
   refundInput,
+  reviewsQuery,
   scanInput,
 } from './requestSchemas.js';
 
@@ -99,9 +100,16 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
     res.json(checkout.answerConsent(l, req.params.requestId as string, input.answer, input.staff, actorOf(req)));
   });
 
-  router.get('/api/reviews', allow('GET /api/reviews'), (_req, res) => {
-    const flags = store.audit.list({ limit: 500 }).filter((e) => e.action === 'review.flag');
-    res.json({ reviews: flags.map((e) => ({ at: new Date(e.atMs).toISOString(), memberId: e.subject, ...e.details })) });
+  // Newest first, a page at a time: `nextBefore` is the `before` of the next (older) page, null after the last.
+  router.get('/api/reviews', allow('GET /api/reviews'), (req, res) => {
+    const q = reviewsQuery.parse(req.query);
+    const flags = store.audit.listByAction('review.flag', { limit: q.limit + 1, beforeId: q.before });
+    const page = flags.slice(0, q.limit);
+    res.json({
+      reviews: page.map((e) => ({ ...e.details, id: e.id, at: new Date(e.atMs).toISOString(), memberId: e.subject })),
+      limit: q.limit,
+      nextBefore: flags.length > q.limit ? page[page.length - 1]!.id : null,
+    });
   });
 
   return router;
