@@ -8,6 +8,8 @@ import { Gallery } from './matching/gallery.js';
 import type { FaceAnalyzer } from './vision/faceAnalyzer.js';
 import { Identification } from './matching/identification.js';
 import { FaceEngine } from './vision/faceEngine.js';
+import { NO_TILLS, type TillNotifier } from './push/tillNotifier.js';
+import { MemberService } from './services/memberService.js';
 
 /** A face analyzer with the name of the TensorFlow.js backend it runs on. */
 export type BackedAnalyzer = FaceAnalyzer & { readonly backend: string };
@@ -21,6 +23,19 @@ export interface RecognitionCore {
   /** Signs member QR codes; derived from the device key, which is read once. */
   memberQrSecret: Buffer;
   close(): Promise<void>;
+}
+
+/**
+ * The member service over the core's store and gallery. The service passes its till gateway and
+ * lanes; the command line has neither, and the running service follows what it changed.
+ */
+export function memberServiceOf(
+  core: RecognitionCore,
+  settings: Settings,
+  log: Logger,
+  lanes: { till: TillNotifier; forgetOnLanes: (memberId: string) => void } = { till: NO_TILLS, forgetOnLanes: () => undefined },
+): MemberService {
+  return new MemberService({ store: core.store, gallery: core.gallery, enrollment: core.enrollment, matchPolicy: settings.matching, log, ...lanes });
 }
 
 /** Absolute path of a file that settings name relative to dataDir. */
@@ -90,7 +105,7 @@ export async function openRecognitionCore(
       store,
       gallery,
       memberQrSecret: deriveMemberQrSecret(deviceKey),
-      enrollment: new Enrollment({ analyzer, store, gallery, policy }),
+      enrollment: new Enrollment({ analyzer, gallery, policy }),
       identification: new Identification({ analyzer, gallery, policy, stillDetector: settings.vision.enrollDetector }),
       close: async () => {
         await analyzer.close?.();

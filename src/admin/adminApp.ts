@@ -5,7 +5,9 @@ import multer from 'multer';
 import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { MemberStore } from '../ledger/index.js';
-import type { Enrollment, EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
+import type { LaneStatus, ScanAnswer } from '../lanes/lane.js';
+import type { EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
+import type { MemberService } from '../services/memberService.js';
 import { auditRoutes } from './auditRoutes.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError, errorHandler } from './httpErrors.js';
@@ -15,9 +17,7 @@ import { perMinuteLimit } from './rateLimits.js';
 import { consentFields, fromLaneInput, listQuery, memberInput } from './requestSchemas.js';
 import { assertRoutesDeclared } from './routeRoles.js';
 
-export interface LaneView {
-  id: string;
-  camera: { kind: string; state: string; detail?: string; framesIn: number; framesDropped: number };
+export interface LaneView extends LaneStatus {
   connectedTills: number;
 }
 
@@ -29,6 +29,8 @@ export interface LaneDirectory {
   pushFrame(lane: string, bytes: Uint8Array): boolean;
   /** The newest frame the lane's camera delivered, for enrolling from the live camera. */
   latestFrame(lane: string): Uint8Array | undefined;
+  /** A code posted for the lane's scanner; resolves with what its till was told. */
+  postScan(lane: string, code: string): Promise<ScanAnswer>;
 }
 
 export interface AdminAppDeps {
@@ -36,12 +38,12 @@ export interface AdminAppDeps {
   /** Scans, payments and consent answers; mounted beside the member routes. */
   checkoutRoutes: Router;
   verifyToken: TokenVerifier;
+  /** Reads; every change to members, faces and consent goes through `members`. */
   store: MemberStore;
-  enrollment: Enrollment;
+  members: MemberService;
   lanes: LaneDirectory;
   health: () => Record<string, unknown>;
   metrics: () => Promise<{ contentType: string; body: string }>;
-  onMemberDeleted: (memberId: string) => void;
   webDir: string;
   limits: { jsonBodyBytes: number; imageBodyBytes: number };
   security: SecuritySettings;
@@ -65,7 +67,7 @@ const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
  * service; nothing here touches SQL or the face networks directly.
  */
 export function createAdminApp(deps: AdminAppDeps): Express {
-  const { store, enrollment, lanes, verifyToken } = deps;
+  const { store, members, lanes, verifyToken } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -106,8 +108,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
 
   app.post('/api/members', allow('POST /api/members'), json, (req, res) => {
     const input = memberInput.parse(req.body);
-    const { member } = store.enrollMember({ actor: actorOf(req), name: input.name, phone: input.phone ?? null });
-    res.status(201).json(member);
+    res.status(201).json(members.createMember({ actor: actorOf(req), name: input.name, phone: input.phone ?? null }));
   });
 
   app.get('/api/members', allow('GET /api/members'), (req, res) => {
@@ -136,8 +137,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
 
   app.delete('/api/members/:id', allow('DELETE /api/members/:id'), (req, res) => {
     const id = req.params.id as string;
-    if (!enrollment.deleteMember(id, actorOf(req))) throw notFound(id);
-    deps.onMemberDeleted(id);
+    if (!members.deleteMember(id, actorOf(req))) throw notFound(id);
     res.status(204).end();
   });
 
@@ -148,15 +148,13 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     const consent: FaceConsent | undefined = fields.consentMethod
       ? { method: fields.consentMethod, staff: fields.staff ?? actorOf(req), lane: fields.lane ?? null }
       : undefined;
-    const result = await enrollment.addFaces({ memberId, consent, images, source: 'admin-upload', actor: actorOf(req) });
+    const result = await members.addFaces({ memberId, consent, images, source: 'admin-upload', actor: actorOf(req) });
     res.status(result.faces.length > 0 ? 201 : 422).json({ faces: result.faces, rejected: result.rejected });
   });
 
   app.delete('/api/members/:id/faces/:faceId', allow('DELETE /api/members/:id/faces/:faceId'), (req, res) => {
     const { id, faceId } = req.params as { id: string; faceId: string };
-    const face = store.faces.get(faceId);
-    if (!face || face.memberId !== id) throw new HttpError(404, `Member ${id} has no face ${faceId}.`, 'face-not-found');
-    enrollment.deleteFace(faceId, actorOf(req));
+    if (!members.deleteFace(id, faceId, actorOf(req))) throw new HttpError(404, `Member ${id} has no face ${faceId}.`, 'face-not-found');
     res.status(204).end();
   });
 
@@ -164,7 +162,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
   app.delete('/api/members/:id/consent', allow('DELETE /api/members/:id/consent'), (req, res) => {
     const id = req.params.id as string;
     if (!store.members.get(id)) throw notFound(id);
-    const deletedFaces = enrollment.withdrawFaceConsent(id, actorOf(req));
+    const deletedFaces = members.withdrawFaceConsent(id, actorOf(req));
     res.json({ memberId: id, deletedFaces });
   });
 

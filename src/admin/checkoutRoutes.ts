@@ -1,7 +1,9 @@
 import express, { Router } from 'express';
 import type { MemberStore } from '../ledger/index.js';
 import type { Checkout } from '../fusion/checkout.js';
+import type { MembershipService } from '../services/membershipService.js';
 import { issueMemberQr } from '../fusion/memberQrCode.js';
+import type { LaneDirectory } from './adminApp.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError } from './httpErrors.js';
 import { shedWhenBusy, type LoadShedding } from './loadShedding.js';
@@ -18,9 +20,13 @@ import {
 
 export interface CheckoutRoutesDeps {
   checkout: Checkout;
+  membership: MembershipService;
+  /** Reads only: the processing log's review flags. */
   store: MemberStore;
   verifyToken: TokenVerifier;
   hasLane: (lane: string) => boolean;
+  /** Through the lane's scanner, which counts it and applies its limits. */
+  postScan: LaneDirectory['postScan'];
   memberQrTtlMs: number;
   jsonBodyBytes: number;
   loadShedding: LoadShedding;
@@ -31,7 +37,7 @@ export interface CheckoutRoutesDeps {
  * answers. A scan's code is never echoed back, stored or logged.
  */
 export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
-  const { checkout, store, verifyToken } = deps;
+  const { checkout, membership, store, verifyToken } = deps;
   const router = Router();
   const json = express.json({ limit: deps.jsonBodyBytes, strict: true });
   // Roles per route come from ROUTE_ROLES, the table the access-control test walks.
@@ -46,7 +52,7 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
   router.post('/api/lanes/:lane/scans', allow('POST /api/lanes/:lane/scans'), json, async (req, res) => {
     const l = lane(req.params.lane as string);
     const { code } = scanInput.parse(req.body);
-    res.json(await checkout.scan(l, code, Date.now()));
+    res.json(await deps.postScan(l, code));
   });
 
   router.post('/api/payments', allow('POST /api/payments'), shed, json, async (req, res) => {
@@ -68,25 +74,19 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
   router.post('/api/payments/:orderId/refunds', allow('POST /api/payments/:orderId/refunds'), shed, json, async (req, res) => {
     const orderId = id.parse(req.params.orderId);
     const input = refundInput.parse(req.body);
-    const result = await store.writeInGroup(() =>
-      store.membership.recordRefund({ orderId, refundId: input.refundId, amountYuan: input.amount, actor: actorOf(req) }),
-    );
+    const result = await membership.recordRefund({ orderId, refundId: input.refundId, amountYuan: input.amount, actor: actorOf(req) });
     res.status(result.duplicate ? 200 : 201).json(result);
   });
 
   router.post('/api/members/:id/recharges', allow('POST /api/members/:id/recharges'), shed, json, async (req, res) => {
     const input = rechargeInput.parse(req.body);
-    const result = await store.writeInGroup(() =>
-      store.membership.recharge({ memberId: req.params.id as string, amountYuan: input.amount, rechargeId: input.rechargeId, actor: actorOf(req) }),
-    );
+    const result = await membership.recharge({ memberId: req.params.id as string, amountYuan: input.amount, rechargeId: input.rechargeId, actor: actorOf(req) });
     res.status(result.duplicate ? 200 : 201).json(result);
   });
 
   router.post('/api/members/:id/deductions', allow('POST /api/members/:id/deductions'), shed, json, async (req, res) => {
     const input = deductionInput.parse(req.body);
-    const result = await store.writeInGroup(() =>
-      store.membership.deduct({ memberId: req.params.id as string, amountYuan: input.amount, orderId: input.orderId, confirmation: input.confirmation }),
-    );
+    const result = await membership.deduct({ memberId: req.params.id as string, amountYuan: input.amount, orderId: input.orderId, confirmation: input.confirmation });
     res.status(result.duplicate ? 200 : 201).json(result);
   });
 

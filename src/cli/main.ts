@@ -9,7 +9,7 @@ import { UserError, errorMessage } from '../core/errors.js';
 import { cleanFreeText } from '../core/freeText.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { backupFileName, restoreBackup, ROLES, verifyBackup, type ConsentMethod, type MemberStore, type Role } from '../ledger/index.js';
-import { dataPath, openMemberStore, openRecognitionCore } from '../recognitionCore.js';
+import { dataPath, memberServiceOf, openMemberStore, openRecognitionCore } from '../recognitionCore.js';
 import { FaceEngine } from '../vision/faceEngine.js';
 import { jsonLine, toEmbedRecord, toIdentifyRecord } from './cliOutput.js';
 import { registerServiceCommand } from './serviceCommand.js';
@@ -67,7 +67,7 @@ export function buildCli(): Command {
         const core = await openRecognitionCore(settings, log);
         try {
           const images = await Promise.all(files.map(async (file) => ({ label: file, bytes: await readFile(file) })));
-          const result = await core.enrollment.enrollMember({
+          const result = await memberServiceOf(core, settings, log).enrollMember({
             name: opts.name,
             phone: opts.phone ?? null,
             consent: { method: opts.consent, staff: opts.staff },

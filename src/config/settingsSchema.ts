@@ -51,6 +51,8 @@ export const settingsSchema = z
           .describe('AES-256 key for face data at rest, relative to dataDir; created with mode 0600 on first start. MEMBERLENS_FACE_KEY overrides it'),
         maxWritesPerCommit: z.number().int().min(1).max(10_000).default(200)
           .describe('Payments, refunds, recharges and deductions that arrive together share one transaction and one fsync (group commit); at most this many per commit'),
+        followChangesEveryMs: z.number().int().min(100).max(60_000).default(1000)
+          .describe('How often the service checks for members and faces changed by another process (the command line); an erased member leaves the in-memory gallery within this time'),
       })
       .strict()
       .prefault({}),

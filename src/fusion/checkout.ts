@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { QualityGate } from '../config/settingsSchema.js';
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { MemberStore } from '../ledger/index.js';
-import type { Gallery } from '../matching/gallery.js';
-import { decideMatch, type MatchPolicy } from '../matching/matcher.js';
-import type { LaneTracker } from '../matching/tracker.js';
-import type { PaymentLinked, ScanClassified, TierView, TillEventName, TillEventPayload } from '../push/tillEvents.js';
+import type { PaymentLinked, ScanClassified } from '../push/tillEvents.js';
+import type { TillNotifier } from '../push/tillNotifier.js';
+import type { MemberService, MemberView } from '../services/memberService.js';
+import type { MembershipService } from '../services/membershipService.js';
 import type { LaneFusion } from './laneFusion.js';
 import type { PaymentProvider } from './paymentProvider.js';
 import { classifyScan, type PaymentChannel, type ScanClassification } from './scanClassifier.js';
@@ -17,23 +16,30 @@ export interface CheckoutOptions {
   consentPolicy: ConsentPolicy;
   consentRequestTtlMs: number;
   memberQrSecret: Buffer;
-  matchPolicy: MatchPolicy;
-  enrollGate: QualityGate;
+  /** Frames of a track that must have passed the enrollment gate before its face may be captured. */
+  minFramesSeen: number;
 }
 
+/** What the checkout needs of a lane: the fusion of scans and faces, and the tracker's captures. */
 export interface CheckoutLane {
-  fusion: LaneFusion;
-  tracker: LaneTracker;
+  fusion: Pick<LaneFusion, 'onScan' | 'onPayment'>;
+  tracker: { enrollCaptureOf(trackId: string): { descriptor: Float32Array; frames: number } | undefined };
 }
 
-type Emit = <E extends TillEventName>(lane: string, event: E, payload: Omit<TillEventPayload<E>, 'eventId' | 'lane' | 'at'>) => void;
+/** The few lookups the checkout makes itself; everything that changes data goes through a service. */
+export type CheckoutLookups = {
+  members: Pick<MemberStore['members'], 'list'>;
+  faces: Pick<MemberStore['faces'], 'listForMember'>;
+  membership: Pick<MemberStore['membership'], 'lookupPayer'>;
+};
 
 export interface CheckoutDeps {
-  store: MemberStore;
-  gallery: Gallery;
+  store: CheckoutLookups;
+  members: Pick<MemberService, 'view' | 'enrollCapturedFace' | 'recordFaceConsentDeclined'>;
+  membership: Pick<MembershipService, 'recordPayment' | 'flagForReview'>;
   provider: PaymentProvider;
   lanes: (lane: string) => CheckoutLane | undefined;
-  emit: Emit;
+  till: TillNotifier;
   options: CheckoutOptions;
   log: Logger;
   clock?: () => number;
@@ -49,14 +55,6 @@ export interface PaymentInput {
   amount: number | string;
   paidAtMs: number;
   actor: string;
-}
-
-export interface MemberView {
-  memberId: string;
-  name: string;
-  tier: TierView;
-  points: number;
-  balance: number;
 }
 
 /** A face captured at the till, waiting for the customer's answer. Memory only. */
@@ -81,13 +79,6 @@ export class Checkout {
     this.clock = deps.clock ?? Date.now;
   }
 
-  memberView(memberId: string): MemberView | undefined {
-    const member = this.deps.store.members.get(memberId);
-    if (!member) return undefined;
-    const summary = this.deps.store.membership.memberSummary(memberId);
-    return { memberId, name: member.name, tier: summary.tier, points: summary.points, balance: summary.balanceYuan };
-  }
-
   /** Classifies a scan and tells the till; the raw code is used here and forgotten. */
   async scan(lane: string, code: string, atMs: number): Promise<Omit<ScanClassified, 'eventId' | 'lane' | 'at'>> {
     const laneState = this.requireLane(lane);
@@ -98,55 +89,46 @@ export class Checkout {
     if (classification.kind === 'payment') event.channel = classification.channel;
     if (classification.kind === 'rejected') event.message = classification.message;
     if (view) Object.assign(event, { memberId: view.memberId, name: view.name, tier: view.tier, points: view.points, balance: view.balance });
-    this.deps.emit(lane, 'scan:classified', event);
+    this.deps.till.toLane(lane, 'scan:classified', event);
     return event;
   }
 
-  /** Records a payment (group-committed with others arriving at once) and then tells the till. */
+  /** Records a payment (group-committed with others arriving at once), links the face at the scanner, tells the till. */
   async payment(input: PaymentInput) {
-    const { store } = this.deps;
     const laneState = this.requireLane(input.lane);
-    const result = await store.writeInGroup(() =>
-      store.membership.recordPayment({
-        orderId: input.orderId,
-        lane: input.lane,
-        channel: input.channel,
-        appId: input.appId,
-        payerId: input.payerId,
-        amountYuan: input.amount,
-        paidAtMs: input.paidAtMs,
-      }),
-    );
+    const { result, view } = await this.deps.membership.recordPayment({
+      orderId: input.orderId,
+      lane: input.lane,
+      channel: input.channel,
+      appId: input.appId,
+      payerId: input.payerId,
+      amountYuan: input.amount,
+      paidAtMs: input.paidAtMs,
+    });
     if (result.duplicate) return { ...result, face: 'duplicate' as const };
 
-    const view = this.memberView(result.memberId)!;
-    if (result.created) this.deps.emit(input.lane, 'member:enrolled', { memberId: view.memberId, name: view.name, tier: view.tier, via: 'payment' });
-    if (result.tierChange) {
-      this.deps.emit(input.lane, 'tier:changed', { memberId: view.memberId, name: view.name, from: result.tierChange.from, to: result.tierChange.to });
-    }
-
-    const memberHasFace = store.faces.listForMember(result.memberId).length > 0;
     const decision = laneState.fusion.onPayment({
       orderId: input.orderId,
       atMs: this.clock(),
       memberId: result.memberId,
       memberWasCreated: result.created,
-      memberHasFace,
+      memberHasFace: this.deps.store.faces.listForMember(result.memberId).length > 0,
     });
     let face: PaymentLinked['face'] = 'no-link';
     if (decision.kind === 'confirmed') face = 'confirmed';
     else if (decision.kind === 'conflict') {
       face = 'conflict';
-      store.audit.record({
+      this.deps.membership.flagForReview({
         actor: input.actor,
-        action: 'review.flag',
-        subject: result.memberId,
-        details: { orderId: input.orderId, lane: input.lane, faceMemberId: decision.faceMemberId, payerMemberId: decision.payerMemberId },
+        orderId: input.orderId,
+        lane: input.lane,
+        faceMemberId: decision.faceMemberId,
+        payerMemberId: decision.payerMemberId,
       });
     } else if (decision.kind === 'link-face') {
-      face = this.captureFace(input.lane, laneState, decision.trackId, result.memberId, view);
+      face = this.captureFace(input.lane, laneState, decision.trackId, view);
     }
-    this.deps.emit(input.lane, 'payment:linked', {
+    this.deps.till.toLane(input.lane, 'payment:linked', {
       orderId: input.orderId,
       memberId: view.memberId,
       name: view.name,
@@ -169,10 +151,15 @@ export class Checkout {
     }
     try {
       if (answer === 'declined') {
-        this.deps.store.audit.record({ actor, action: 'consent.decline', subject: request.memberId, details: { lane } });
+        this.deps.members.recordFaceConsentDeclined({ memberId: request.memberId, lane, actor });
         return { enrolled: false };
       }
-      const faceId = this.enrollCaptured(request, { method: 'verbal-at-till', lane, staff }, actor);
+      const faceId = this.deps.members.enrollCapturedFace({
+        memberId: request.memberId,
+        descriptor: request.descriptor,
+        consent: { method: 'verbal-at-till', lane, staff },
+        actor,
+      });
       return { enrolled: true, faceId };
     } finally {
       this.drop(requestId);
@@ -198,52 +185,37 @@ export class Checkout {
   }
 
   issueMemberQrFor(memberId: string, ttlMs: number, issue: (memberId: string, o: { secret: Buffer; ttlMs: number; nowMs: number }) => string) {
-    if (!this.deps.store.members.get(memberId)) throw new UserError(`No member ${memberId}.`, 'member-not-found');
+    if (!this.deps.members.view(memberId)) throw new UserError(`No member ${memberId}.`, 'member-not-found');
     const nowMs = this.clock();
     return { code: issue(memberId, { secret: this.deps.options.memberQrSecret, ttlMs, nowMs }), expiresAt: new Date(nowMs + ttlMs).toISOString() };
   }
 
-  private captureFace(lane: string, laneState: CheckoutLane, trackId: string, memberId: string, view: MemberView): PaymentLinked['face'] {
+  private captureFace(lane: string, laneState: CheckoutLane, trackId: string, view: MemberView): PaymentLinked['face'] {
     const { options } = this.deps;
     if (options.consentPolicy === 'off') return 'no-link';
     const capture = laneState.tracker.enrollCaptureOf(trackId);
-    // An auto-captured face must have passed the enrollment gate on at least 2 frames.
-    if (!capture || capture.frames < 2) {
+    // One enrollment-grade frame may be a lucky detection of something that is not a face.
+    if (!capture || capture.frames < options.minFramesSeen) {
       capture?.descriptor.fill(0);
       return 'no-link';
     }
-    const request: PendingConsent = { lane, memberId, descriptor: capture.descriptor, expiresAtMs: this.clock() + options.consentRequestTtlMs };
     if (options.consentPolicy === 'signage') {
       try {
-        this.enrollCaptured(request, { method: 'signage', lane, staff: null }, `lane:${lane}`);
+        this.deps.members.enrollCapturedFace({ memberId: view.memberId, descriptor: capture.descriptor, consent: { method: 'signage', lane, staff: null }, actor: `lane:${lane}` });
         return 'enrolled';
       } catch (err) {
-        this.deps.log.info({ lane, code: (err as UserError).code }, 'face not enrolled under signage consent');
+        if (!(err instanceof UserError)) throw err;
+        this.deps.log.info({ lane, code: err.code }, 'face not enrolled under signage consent');
         return 'no-link';
       } finally {
-        request.descriptor.fill(0);
+        capture.descriptor.fill(0);
       }
     }
     const requestId = randomUUID();
-    this.pending.set(requestId, request);
-    this.deps.emit(lane, 'consent:requested', { requestId, memberId, name: view.name, expiresAt: new Date(request.expiresAtMs).toISOString() });
+    const expiresAtMs = this.clock() + options.consentRequestTtlMs;
+    this.pending.set(requestId, { lane, memberId: view.memberId, descriptor: capture.descriptor, expiresAtMs });
+    this.deps.till.toLane(lane, 'consent:requested', { requestId, memberId: view.memberId, name: view.name, expiresAt: new Date(expiresAtMs).toISOString() });
     return 'consent-requested';
-  }
-
-  private enrollCaptured(request: PendingConsent, consent: { method: 'verbal-at-till' | 'signage'; lane: string; staff: string | null }, actor: string): string {
-    const { store, gallery } = this.deps;
-    const match = decideMatch(gallery.search(request.descriptor), this.deps.options.matchPolicy);
-    if (match.kind === 'member' && match.memberId !== request.memberId) {
-      throw new UserError('This face already belongs to another member; nothing was enrolled. Check the member on the admin page.', 'enrolled-as-other-member');
-    }
-    const face = store.inTransaction(() => {
-      if (!store.consents.activeFaceConsent(request.memberId)) store.grantFaceConsent(request.memberId, consent, actor);
-      return store.enrollFace({ memberId: request.memberId, descriptor: request.descriptor, source: 'lane-capture', quality: null, detectionScore: null }, actor);
-    });
-    gallery.add(face.id, request.memberId, request.descriptor);
-    const view = this.memberView(request.memberId)!;
-    this.deps.emit(request.lane, 'member:enrolled', { memberId: view.memberId, name: view.name, tier: view.tier, via: 'face' });
-    return face.id;
   }
 
   private drop(requestId: string): void {
@@ -259,18 +231,18 @@ export class Checkout {
   }
 
   private async memberOfScan(classification: ScanClassification, code: string): Promise<MemberView | undefined> {
-    const { store } = this.deps;
+    const { store, members } = this.deps;
     switch (classification.kind) {
       case 'member-qr':
-        return this.memberView(classification.memberId);
+        return members.view(classification.memberId);
       case 'phone': {
         const member = store.members.list({ query: classification.phone, limit: 1 }).find((m) => m.phone === classification.phone);
-        return member ? this.memberView(member.id) : undefined;
+        return member ? members.view(member.id) : undefined;
       }
       case 'payment': {
         const payer = await this.deps.provider.payerOfAuthCode(classification.channel, code);
         const memberId = payer && store.membership.lookupPayer(classification.channel, payer.appId, payer.payerId);
-        return memberId ? this.memberView(memberId) : undefined;
+        return memberId ? members.view(memberId) : undefined;
       }
       default:
         return undefined;

@@ -38,6 +38,8 @@ export class FaceRepository {
   readonly #listForMember;
   readonly #delete;
   readonly #all;
+  readonly #ids;
+  readonly #load;
 
   constructor(
     db: SqliteDatabase,
@@ -56,6 +58,8 @@ export class FaceRepository {
     );
     this.#delete = db.prepare<[string]>('DELETE FROM faces WHERE id = ?');
     this.#all = db.prepare<[], EncryptedFaceRow>('SELECT id, member_id, embedding FROM faces ORDER BY rowid');
+    this.#ids = db.prepare<[], { id: string; member_id: string }>('SELECT id, member_id FROM faces');
+    this.#load = db.prepare<[string], EncryptedFaceRow>('SELECT id, member_id, embedding FROM faces WHERE id = ?');
   }
 
   /** Stores a face; throws CONSENT_REQUIRED unless the member has an active face consent. */
@@ -102,6 +106,17 @@ export class FaceRepository {
 
   delete(faceId: string): boolean {
     return this.#delete.run(faceId).changes > 0;
+  }
+
+  /** Which faces exist and whose they are, without touching a descriptor: to compare with the gallery. */
+  listIds(): { faceId: string; memberId: string }[] {
+    return this.#ids.all().map((row) => ({ faceId: row.id, memberId: row.member_id }));
+  }
+
+  /** One face with its decrypted descriptor, for the gallery; undefined when it is gone. */
+  load(faceId: string): GalleryFace | undefined {
+    const row = this.#load.get(faceId);
+    return row && { faceId: row.id, memberId: row.member_id, descriptor: this.cipher.open(row.id, row.member_id, row.embedding) };
   }
 
   /**

@@ -75,6 +75,7 @@ export class MemberStore {
   readonly #db: SqliteDatabase;
   readonly #group: GroupCommit;
   #purgePending = false;
+  #dataVersion: number | undefined;
 
   private constructor(
     db: SqliteDatabase,
@@ -128,6 +129,18 @@ export class MemberStore {
    */
   writeInGroup<T>(fn: () => T): Promise<T> {
     return this.#group.run(fn);
+  }
+
+  /**
+   * True when another process (the command line, a restore) committed to the database since
+   * the last call; SQLite's data_version moves only for other connections' commits. The
+   * service polls it to follow members and faces changed behind its back.
+   */
+  changedByOthers(): boolean {
+    const version = this.#db.pragma('data_version', { simple: true }) as number;
+    const changed = this.#dataVersion !== undefined && version !== this.#dataVersion;
+    this.#dataVersion = version;
+    return changed;
   }
 
   groupCommitStats(): GroupCommitStats {

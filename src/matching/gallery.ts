@@ -88,6 +88,11 @@ export class Gallery {
     return this.members.size;
   }
 
+  /** Each face held, with its member: to compare with the database. */
+  *faces(): IterableIterator<{ faceId: string; memberId: string }> {
+    for (let slot = 0; slot < this.count; slot++) yield { faceId: this.faceIdBySlot[slot]!, memberId: this.memberIdBySlot[slot]! };
+  }
+
   has(faceId: string): boolean {
     return this.slotByFaceId.has(faceId);
   }

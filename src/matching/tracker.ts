@@ -13,7 +13,7 @@ import {
   type TrackLeft,
 } from './trackerTypes.js';
 
-type Identity = { kind: 'undecided' } | { kind: 'unknown' } | { kind: 'member'; memberId: string };
+type Identity = { kind: 'undecided' } | { kind: 'unknown' } | { kind: 'member'; memberId: string; confidence: number };
 
 interface MemberTally {
   votes: number;
@@ -149,6 +149,33 @@ export class LaneTracker {
     return events;
   }
 
+  /**
+   * A new scene (a recording that starts over): members seen so far no longer count as
+   * visiting, so the next sighting of each one is a new visit with its popup.
+   */
+  forgetVisits(): void {
+    this.memberLastSeenMs.clear();
+  }
+
+  /** Members named by a track seen within the last `windowMs`, with the confidence they were named with: who stands at the lane now. */
+  presentMembers(nowMs: number, windowMs: number): { trackId: string; memberId: string; confidence: number }[] {
+    return this.tracksSeenWithin(nowMs, windowMs).flatMap(({ id, identity }) =>
+      identity.kind === 'member' ? [{ trackId: id, memberId: identity.memberId, confidence: identity.confidence }] : [],
+    );
+  }
+
+  /**
+   * A member was deleted: tracks named as them become undecided and vote again, so the person
+   * is a stranger from their next frame on, and their visit is forgotten.
+   */
+  forgetMember(memberId: string): void {
+    this.memberLastSeenMs.delete(memberId);
+    for (const track of this.tracks.values()) {
+      if (track.identity.kind === 'member' && track.identity.memberId === memberId) this.resetVotes(track);
+      track.memberTallies.delete(memberId);
+    }
+  }
+
   /** Tracks seen within the last `windowMs`, for the fusion stage; carries no descriptors. */
   presentTracks(nowMs: number, windowMs: number): PresentTrack[] {
     return this.tracksSeenWithin(nowMs, windowMs).map(viewOf);
@@ -264,18 +291,13 @@ export class LaneTracker {
 
     const named = this.namedMember(track);
     if (named !== undefined) {
-      track.identity = { kind: 'member', memberId: named.memberId };
+      const agreement = named.tally.votes / track.totalVotes;
+      const distance = named.tally.distanceSum / named.tally.votes;
+      const confidence = confidenceOf(agreement, distance, this.options.matchThreshold);
+      track.identity = { kind: 'member', memberId: named.memberId, confidence };
       const lastSeenMs = this.memberLastSeenMs.get(named.memberId);
       if (lastSeenMs === undefined || nowMs - lastSeenMs >= this.options.popupCooldownMs) {
-        const agreement = named.tally.votes / track.totalVotes;
-        const distance = named.tally.distanceSum / named.tally.votes;
-        events.push({
-          type: 'recognized',
-          trackId: track.id,
-          memberId: named.memberId,
-          confidence: confidenceOf(agreement, distance, this.options.matchThreshold),
-          distance,
-        });
+        events.push({ type: 'recognized', trackId: track.id, memberId: named.memberId, confidence, distance });
       }
       this.markMemberSeen(track, nowMs);
     } else if (track.unknownVotes >= this.options.unknownVotesToDecide) {
@@ -296,6 +318,14 @@ export class LaneTracker {
     if (best === undefined || best.tally.votes < this.options.votesToDecide) return undefined;
     if (best.tally.votes / track.totalVotes < this.options.voteAgreementMin) return undefined;
     return best;
+  }
+
+  private resetVotes(track: Track): void {
+    track.identity = { kind: 'undecided' };
+    track.memberTallies.clear();
+    track.unknownVotes = 0;
+    track.totalVotes = 0;
+    track.lastDescribedMs = undefined;
   }
 
   private markMemberSeen(track: Track, nowMs: number): void {

@@ -48,6 +48,12 @@ export interface CameraStatus extends TillEventBase {
   framesDropped: number;
 }
 
+/** The lane's code scanner: whether the cashier can rely on it, and what to do when not. */
+export interface ScannerStatus extends TillEventBase {
+  state: 'starting' | 'running' | 'retrying' | 'stopped' | 'failed';
+  detail?: string;
+}
+
 export interface MemberDeleted extends TillEventBase {
   memberId: string;
 }
@@ -111,6 +117,7 @@ export interface TillServerToClientEvents {
   'face:unknown': (event: FaceUnknown, ack: () => void) => void;
   'member:left': (event: MemberLeft, ack: () => void) => void;
   'camera:status': (event: CameraStatus, ack: () => void) => void;
+  'scanner:status': (event: ScannerStatus, ack: () => void) => void;
   'member:deleted': (event: MemberDeleted, ack: () => void) => void;
   'scan:classified': (event: ScanClassified, ack: () => void) => void;
   'member:enrolled': (event: MemberEnrolled, ack: () => void) => void;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import type { Logger } from '../core/logger.js';
@@ -9,6 +10,8 @@ import {
   type TillHandshakeAuth,
   type TillSocketEvents,
 } from './tillEvents.js';
+import type { TillEventBody, TillMessage, TillNotifier } from './tillNotifier.js';
+import type { Stage } from '../core/stage.js';
 
 export interface TillPrincipal {
   role: 'till' | 'admin';
@@ -27,6 +30,11 @@ export interface TillGatewayOptions {
   sessionMarkIntervalMs?: number;
   log: Logger;
   onConnectionsChanged?: (connectedTills: number) => void;
+  /**
+   * What a till that just joined a lane must know at once (the camera's and scanner's state, a
+   * member standing at the counter); sent to that till only, unless it resumed a session.
+   */
+  currentState?: (lane: string) => TillMessage[];
 }
 
 export interface TillGatewayStats {
@@ -76,7 +84,8 @@ const laneRoom = (lane: string): string => `${LANE_ROOM_PREFIX}${lane}`;
  * and the contract acknowledges every event, so Socket.IO only tells us *that* a till resumed
  * (`socket.recovered`, same socket id, same rooms); the gateway keeps and replays what it missed.
  */
-export class TillGateway {
+export class TillGateway implements Stage, TillNotifier {
+  readonly name = 'till gateway';
   private io: Server<TillClientToServerEvents, TillSocketEvents, Record<string, never>, TillSocketData> | undefined;
   private nsp: TillNamespace | undefined;
   private markTimer: NodeJS.Timeout | undefined;
@@ -118,6 +127,20 @@ export class TillGateway {
   stop(): Promise<void> {
     this.stopping ??= this.close();
     return this.stopping;
+  }
+
+  toLane<E extends TillEventName>(lane: string, event: E, body: TillEventBody<E>): void {
+    // Before start (a camera reporting in) and while stopping (requests in flight still commit)
+    // there is no till to tell: dropping the event beats turning a committed payment into a 500.
+    if (!this.nsp || this.stopping) {
+      this.opts.log.debug({ lane, event }, 'till event dropped: the till gateway is not running');
+      return;
+    }
+    this.emitToLane(lane, event, this.stamp(lane, event, body));
+  }
+
+  toAllLanes<E extends TillEventName>(event: E, body: TillEventBody<E>): void {
+    for (const lane of this.opts.lanes()) this.toLane(lane, event, body);
   }
 
   emitToLane<E extends TillEventName>(lane: string, event: E, payload: TillEventPayload<E>): void {
@@ -183,6 +206,8 @@ export class TillGateway {
     this.parked.delete(socket.id);
     const replay = socket.recovered && session?.lane === lane ? session.missed : [];
     for (const delivery of replay) this.deliver(socket, delivery);
+    // A resumed till has just been sent everything it missed; its screen is current already.
+    if (replay.length === 0 && !socket.recovered) this.sendCurrentState(socket);
     this.sendMark(socket);
 
     this.opts.log.info(
@@ -232,6 +257,22 @@ export class TillGateway {
       emit(event: string, payload: unknown, ack: (err: Error | null) => void): boolean;
     };
     emitter.emit(delivery.event, delivery.payload, onAck);
+  }
+
+  private sendCurrentState(socket: TillSocket): void {
+    const { lane } = socket.data;
+    let messages: TillMessage[];
+    try {
+      messages = this.opts.currentState?.(lane) ?? [];
+    } catch (err) {
+      this.opts.log.error({ err, lane }, 'the lane state for a joining till could not be read; the till gets it on the next change');
+      return;
+    }
+    for (const { event, body } of messages) this.deliver(socket, { event, payload: this.stamp(lane, event, body) });
+  }
+
+  private stamp<E extends TillEventName>(lane: string, event: E, body: TillEventBody<E>): TillEventPayload<E> {
+    return { ...body, eventId: randomUUID(), lane, at: new Date().toISOString() } as TillEventPayload<E>;
   }
 
   /** Socket.IO stores only unacknowledged packets, and resumes a till only from one of them. */

@@ -12,6 +12,11 @@ export interface Frame {
   atMs: number;
   /** One encoded JPEG or PNG image. */
   bytes: Uint8Array;
+  /**
+   * The first frame of a recording that starts (over): what was seen before it belongs to
+   * another scene, so nobody seen then counts as still visiting.
+   */
+  sceneStart?: boolean;
 }
 
 export type CameraState = 'starting' | 'running' | 'retrying' | 'stopped' | 'failed';

@@ -33,9 +33,10 @@ export abstract class CameraSourceBase extends SourceStatus<CameraStatusReport> 
     };
   }
 
-  protected deliver(bytes: Uint8Array): Frame {
+  protected deliver(bytes: Uint8Array, sceneStart = false): Frame {
     this.framesIn += 1;
     const frame: Frame = { lane: this.lane, seq: this.framesIn, atMs: Date.now(), bytes };
+    if (sceneStart) frame.sceneStart = true;
     this.callListener('frame', () => this.callbacks.onFrame(frame));
     return frame;
   }

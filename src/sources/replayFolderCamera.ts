@@ -65,7 +65,9 @@ export class ReplayFolderCamera extends CameraSourceBase {
     if (file !== undefined) {
       const bytes = await this.readImage(file);
       if (!this.active) return;
-      if (bytes !== undefined) this.deliver(bytes);
+      // Each loop of a recording shows its people walking up anew (the demo lane greets whoever
+      // opens the till page, whenever that is).
+      if (bytes !== undefined) this.deliver(bytes, this.nextIndex === 0);
     }
     this.nextIndex += 1;
     if (this.nextIndex >= this.files.length) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settingsSchema } from '../../src/config/settingsSchema.js';
 import { createLogger } from '../../src/core/logger.js';
-import { openRecognitionCore, type RecognitionCore } from '../../src/recognitionCore.js';
+import { memberServiceOf, openRecognitionCore, type RecognitionCore } from '../../src/recognitionCore.js';
 
 const FACES = path.resolve('test/fixtures/faces');
 const PEOPLE = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
@@ -24,7 +24,7 @@ describe('recognition on the faces-bbt set', () => {
     const settings = settingsSchema.parse({ dataDir: dir, logLevel: 'silent' });
     core = await openRecognitionCore(settings, createLogger('silent'));
     for (const person of PEOPLE) {
-      const result = await core.enrollment.enrollMember({
+      const result = await memberServiceOf(core, settings, createLogger('silent')).enrollMember({
         name: person,
         consent: { method: 'written', staff: 'test' },
         images: [{ label: `${person}1.png`, bytes: crop(person, 1) }],

@@ -83,6 +83,12 @@ const zhCN = {
   'camera.retrying': '摄像头：重试中',
   'camera.stopped': '摄像头：已停止',
   'camera.failed': '摄像头：故障',
+  'scanner.unknown': '扫码枪：未知',
+  'scanner.starting': '扫码枪：启动中',
+  'scanner.running': '扫码枪：正常',
+  'scanner.retrying': '扫码枪：重试中',
+  'scanner.stopped': '扫码枪：已停止',
+  'scanner.failed': '扫码枪：故障',
 
   'discount.none': '无折扣',
 
@@ -247,6 +253,12 @@ const en: Record<MessageKey, string> = {
   'camera.retrying': 'Camera: retrying',
   'camera.stopped': 'Camera: stopped',
   'camera.failed': 'Camera: failed',
+  'scanner.unknown': 'Scanner: unknown',
+  'scanner.starting': 'Scanner: starting',
+  'scanner.running': 'Scanner: running',
+  'scanner.retrying': 'Scanner: retrying',
+  'scanner.stopped': 'Scanner: stopped',
+  'scanner.failed': 'Scanner: failed',
 
   'discount.none': 'No discount',
 

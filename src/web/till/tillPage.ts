@@ -1,4 +1,4 @@
-import type { CameraStatus, ScanClassified } from '../../push/tillEvents.js';
+import type { CameraStatus, ScanClassified, ScannerStatus } from '../../push/tillEvents.js';
 import { byTestId } from '../shared/dom.js';
 import { installLanguageSwitch, onLanguageChange, t, type MessageKey } from '../shared/i18n.js';
 import { ConsentDialog } from './consentDialog.js';
@@ -13,7 +13,8 @@ import { VisitNotes } from './visitNotes.js';
 /** Long enough to glance at, short enough not to pile up while a queue walks past. */
 const UNKNOWN_HINT_MS = 5_000;
 
-const CAMERA_TONE: Record<CameraStatus['state'], 'ok' | 'warn' | 'bad'> = {
+/** Camera and scanner report the same states. */
+const SOURCE_TONE: Record<CameraStatus['state'], 'ok' | 'warn' | 'bad'> = {
   running: 'ok',
   starting: 'warn',
   retrying: 'warn',
@@ -49,6 +50,7 @@ const consent = new ConsentDialog((request, answer) => {
 const connectionStatus = byTestId('connection-status');
 const connectionProblem = byTestId('connection-problem');
 const cameraStatus = byTestId('camera-status');
+const scannerStatus = byTestId('scanner-status');
 const unknownHint = byTestId('unknown-hint');
 const laneName = byTestId('lane-name');
 const setupDialog = byTestId<HTMLDialogElement>('setup-dialog');
@@ -60,6 +62,7 @@ const setupCashier = byTestId<HTMLInputElement>('setup-cashier');
 let settings: TillSettings | undefined = loadTillSettings();
 let connectionState: PageConnectionState = { kind: 'unconfigured' };
 let camera: CameraStatus | undefined;
+let scanner: ScannerStatus | undefined;
 let unknownTimer: ReturnType<typeof setTimeout> | undefined;
 
 const connection = new TillConnection(
@@ -131,6 +134,10 @@ const connection = new TillConnection(
     'camera:status': (event) => {
       camera = event;
       renderCamera();
+    },
+    'scanner:status': (event) => {
+      scanner = event;
+      renderScanner();
     },
   },
   (state) => {
@@ -204,8 +211,16 @@ function renderCamera(): void {
   if (!camera) return;
   cameraStatus.textContent = t(`camera.${camera.state}` satisfies MessageKey);
   cameraStatus.dataset.state = camera.state;
-  cameraStatus.dataset.tone = CAMERA_TONE[camera.state];
+  cameraStatus.dataset.tone = SOURCE_TONE[camera.state];
   cameraStatus.title = [camera.detail, `${camera.framesIn} / ${camera.framesDropped}`].filter(Boolean).join(' · ');
+}
+
+function renderScanner(): void {
+  if (!scanner) return;
+  scannerStatus.textContent = t(`scanner.${scanner.state}` satisfies MessageKey);
+  scannerStatus.dataset.state = scanner.state;
+  scannerStatus.dataset.tone = SOURCE_TONE[scanner.state];
+  scannerStatus.title = scanner.detail ?? '';
 }
 
 function start(next: TillSettings): void {
@@ -214,6 +229,9 @@ function start(next: TillSettings): void {
   camera = undefined;
   cameraStatus.dataset.tone = 'idle';
   cameraStatus.textContent = t('camera.unknown');
+  scanner = undefined;
+  scannerStatus.dataset.tone = 'idle';
+  scannerStatus.textContent = t('scanner.unknown');
   card.hide();
   scanStatus.hide();
   // Questions for another lane cannot be answered from this one.
@@ -250,6 +268,7 @@ onLanguageChange(() => {
   consent.render();
   renderConnection();
   renderCamera();
+  renderScanner();
 });
 
 renderConnection();

@@ -1,0 +1,75 @@
+import type { DeductInput, MemberStore, PaymentResult, RechargeInput, RecordPaymentInput, RecordRefundInput, TierChange } from '../ledger/index.js';
+import type { TillNotifier } from '../push/tillNotifier.js';
+import type { MemberService, MemberView } from './memberService.js';
+
+/**
+ * Payments, refunds, recharges and deductions: each is one group-committed ledger write, then
+ * the till events it implies — a member created by a payment (支付即会员), a tier reached or
+ * lost — whichever operation caused it. Tier changes without a lane (a recharge at the admin
+ * desk, the period-end job) go to every lane's till.
+ */
+export class MembershipService {
+  constructor(
+    private readonly deps: {
+      store: Pick<MemberStore, 'writeInGroup' | 'membership' | 'audit'>;
+      members: Pick<MemberService, 'view'>;
+      till: TillNotifier;
+    },
+  ) {}
+
+  async recordPayment(input: RecordPaymentInput): Promise<{ result: PaymentResult; view: MemberView }> {
+    const { store, till } = this.deps;
+    const result = await store.writeInGroup(() => store.membership.recordPayment(input));
+    const view = this.deps.members.view(result.memberId)!;
+    if (!result.duplicate && result.created) {
+      till.toLane(input.lane, 'member:enrolled', { memberId: view.memberId, name: view.name, tier: view.tier, via: 'payment' });
+    }
+    this.tellTierChange(result.tierChange, input.lane);
+    return { result, view };
+  }
+
+  async recordRefund(input: RecordRefundInput) {
+    const { store } = this.deps;
+    return store.writeInGroup(() => store.membership.recordRefund(input));
+  }
+
+  /** `lane`: the till where the member recharges, when known; else every till hears of a tier change. */
+  async recharge(input: RechargeInput, lane?: string) {
+    const { store } = this.deps;
+    const result = await store.writeInGroup(() => store.membership.recharge(input));
+    this.tellTierChange(result.tierChange, lane);
+    return result;
+  }
+
+  async deduct(input: DeductInput) {
+    const { store } = this.deps;
+    return store.writeInGroup(() => store.membership.deduct(input));
+  }
+
+  /**
+   * The face at the scanner is one member and the payer another: neither is changed, and the
+   * case waits on the admin page's review list.
+   */
+  flagForReview(input: { actor: string; orderId: string; lane: string; faceMemberId: string; payerMemberId: string }): void {
+    const { actor, ...details } = input;
+    this.deps.store.audit.record({ actor, action: 'review.flag', subject: input.payerMemberId, details });
+  }
+
+  /** Points expiry and tier downgrades at period end; idempotent, run by a stage. */
+  runPeriodJobs(): { pointsExpired: number; tierChanges: number } {
+    const { membership } = this.deps.store;
+    const expired = membership.expirePoints();
+    const changes = membership.evaluateTierAtPeriodEnd();
+    for (const change of changes) this.tellTierChange(change, undefined);
+    return { pointsExpired: expired.pointsExpired, tierChanges: changes.length };
+  }
+
+  private tellTierChange(change: TierChange | null, lane: string | undefined): void {
+    if (!change) return;
+    const view = this.deps.members.view(change.memberId);
+    if (!view) return;
+    const body = { memberId: view.memberId, name: view.name, from: change.from, to: change.to };
+    if (lane === undefined) this.deps.till.toAllLanes('tier:changed', body);
+    else this.deps.till.toLane(lane, 'tier:changed', body);
+  }
+}

@@ -1,0 +1,45 @@
+import type { ServiceMetrics } from '../core/serviceMetrics.js';
+import type { MemberStore } from '../ledger/index.js';
+import type { TrackerEvent } from '../matching/trackerTypes.js';
+import type { TillMessage, TillNotifier } from '../push/tillNotifier.js';
+import type { MemberService } from './memberService.js';
+
+/**
+ * The one place a lane's recognition becomes what the shop sees of it: a processing-log entry
+ * (a match is a processing of biometric data), the metrics, and the till event.
+ */
+export class RecognitionReporter {
+  constructor(
+    private readonly deps: {
+      store: Pick<MemberStore, 'audit'>;
+      members: Pick<MemberService, 'view'>;
+      metrics: Pick<ServiceMetrics, 'recognitions' | 'unknowns'>;
+      till: TillNotifier;
+    },
+  ) {}
+
+  report(lane: string, events: TrackerEvent[]): void {
+    const { store, metrics, till } = this.deps;
+    for (const event of events) {
+      if (event.type === 'recognized') {
+        const message = this.recognized(event.memberId, event.confidence);
+        if (!message) continue; // deleted between match and popup
+        metrics.recognitions.inc({ lane });
+        store.audit.record({ actor: `lane:${lane}`, action: 'match', subject: event.memberId, details: { confidence: message.body.confidence } });
+        till.toLane(lane, 'member:recognized', message.body);
+      } else if (event.type === 'unknown') {
+        metrics.unknowns.inc({ lane });
+        till.toLane(lane, 'face:unknown', { trackId: event.trackId });
+      } else if (event.memberId) {
+        till.toLane(lane, 'member:left', { trackId: event.trackId, memberId: event.memberId });
+      }
+    }
+  }
+
+  /** The popup for a member named on a lane; also what a till joining later gets for who stands there. */
+  recognized(memberId: string, confidence: number): TillMessage<'member:recognized'> | undefined {
+    const view = this.deps.members.view(memberId);
+    if (!view) return undefined;
+    return { event: 'member:recognized', body: { ...view, confidence: Math.round(confidence * 1000) / 1000 } };
+  }
+}

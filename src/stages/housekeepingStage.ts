@@ -1,0 +1,27 @@
+import type { Logger } from '../core/logger.js';
+import { PeriodicTask } from '../core/periodicTask.js';
+
+/** Often enough that a settled scan or an expired consent request is not kept noticeably longer than its window. */
+const EVERY_MS = 1000;
+
+/**
+ * Every second: scans whose face window closed are settled, and consent requests nobody answered
+ * are dropped together with the face they hold (a non-member's embedding must not linger).
+ */
+export class HousekeepingStage extends PeriodicTask {
+  constructor(
+    private readonly deps: {
+      lanes: () => Iterable<{ resolveDueScans(nowMs: number): void }>;
+      checkout: { expireConsentRequests(): number };
+      log: Logger;
+    },
+  ) {
+    super({ name: 'housekeeping', everyMs: EVERY_MS, runAtStart: false, log: deps.log });
+  }
+
+  protected runOnce(): void {
+    const now = Date.now();
+    for (const lane of this.deps.lanes()) lane.resolveDueScans(now);
+    this.deps.checkout.expireConsentRequests();
+  }
+}
