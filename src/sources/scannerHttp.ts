@@ -26,7 +26,8 @@ export class HttpScanner extends ScannerSourceBase {
   async start(): Promise<void> {
     if (this.active) return;
     this.active = true;
-    this.setState('starting', `waiting for the first scan on POST /api/lanes/${this.lane}/scans`);
+    // Nothing to open or wait for: the route is up, so the scanner is ready for its first code.
+    this.setState('running', `waiting for scans on POST /api/lanes/${this.lane}/scans`);
   }
 
   async stop(): Promise<void> {
@@ -50,7 +51,6 @@ export class HttpScanner extends ScannerSourceBase {
       this.countDropped('empty code');
       throw new UserError('the code is empty', 'empty-scan');
     }
-    if (this.currentState !== 'running') this.setState('running', `receiving scans on POST /api/lanes/${this.lane}/scans`);
     return this.deliver(trimmed);
   }
 }

@@ -131,7 +131,7 @@ describe('HttpScanner', () => {
     const scanner = build('L2', { kind: 'http', maxCodeLength: 32 }, rec) as HttpScanner;
     expect(() => scanner.push('134567890123456789')).toThrow(UserError);
     await scanner.start();
-    expect(scanner.status().state).toBe('starting');
+    expect(scanner.status().state).toBe('running');
     const scan = scanner.push('134567890123456789\r\n');
     expect(scan).toMatchObject({ lane: 'L2', code: '134567890123456789' });
     expect(Math.abs(scan.atMs - Date.now())).toBeLessThan(1000);

@@ -96,8 +96,7 @@ describe('lane state for tills, live counts, changes made by the command line', 
     const [camera] = named(till.events, 'camera:status');
     expect(camera?.payload.state).toBe('running');
     expect(camera?.payload.framesIn).toBeGreaterThan(0);
-    // An HTTP scanner says it is starting until the first code arrives.
-    expect(named(till.events, 'scanner:status')[0]!.payload).toMatchObject({ state: 'starting', detail: expect.stringContaining('waiting for the first scan') });
+    expect(named(till.events, 'scanner:status')[0]!.payload).toMatchObject({ state: 'running', detail: expect.stringContaining('waiting for scans') });
   });
 
   it('greets a member on a till that joins long after the first greeting (the looping demo lane)', async () => {
@@ -135,14 +134,12 @@ describe('lane state for tills, live counts, changes made by the command line', 
     expect(of(after, 'push').camera.framesIn - of(before, 'push').camera.framesIn).toBe(5);
     expect(of(after, 'replay').camera.framesIn).toBeGreaterThan(of(before, 'replay').camera.framesIn);
     expect(of(after, 'replay').camera.state).toBe('running');
-    expect(of(after, 'replay').scanner).toMatchObject({ kind: 'http', state: 'starting', scansIn: 0 });
+    expect(of(after, 'replay').scanner).toMatchObject({ kind: 'http', state: 'running', scansIn: 0 });
 
-    const till = connectTill('replay');
     const scanned = await postJson(`${service.app.url}/api/lanes/replay/scans`, service.tokens.device, { code: '13800138000' });
     expect(scanned.status).toBe(200);
     expect(scanned.body.kind).toBe('phone');
     expect(of(await lanes(), 'replay').scanner).toMatchObject({ kind: 'http', state: 'running', scansIn: 1 });
-    await waitUntil(() => named(till.events, 'scanner:status').some((e) => e.payload.state === 'running'), 'the scanner running on the till', 5_000);
   });
 
   it('forgets a member deleted from the command line while it runs: the face is unknown on its next frames, the member 404', async () => {
