@@ -5,7 +5,7 @@ import multer from 'multer';
 import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { MemberStore } from '../ledger/index.js';
-import type { LaneStatus, ScanAnswer } from '../lanes/lane.js';
+import type { LaneDirectory } from '../lanes/laneDirectory.js';
 import type { EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
 import type { MemberService } from '../services/memberService.js';
 import { auditRoutes } from './auditRoutes.js';
@@ -16,22 +16,6 @@ import { recordAdminLogins } from './loginAudit.js';
 import { perMinuteLimit } from './rateLimits.js';
 import { consentFields, fromLaneInput, listQuery, memberInput } from './requestSchemas.js';
 import { assertRoutesDeclared } from './routeRoles.js';
-
-export interface LaneView extends LaneStatus {
-  connectedTills: number;
-}
-
-/** What the HTTP layer needs from the lanes, without knowing how they run. */
-export interface LaneDirectory {
-  list(): LaneView[];
-  has(lane: string): boolean;
-  /** Hands a pushed camera frame to the lane; false when the lane takes no pushed frames. */
-  pushFrame(lane: string, bytes: Uint8Array): boolean;
-  /** The newest frame the lane's camera delivered, for enrolling from the live camera. */
-  latestFrame(lane: string): Uint8Array | undefined;
-  /** A code posted for the lane's scanner; resolves with what its till was told. */
-  postScan(lane: string, code: string): Promise<ScanAnswer>;
-}
 
 export interface AdminAppDeps {
   log: Logger;

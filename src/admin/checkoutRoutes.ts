@@ -3,7 +3,7 @@ import type { MemberStore } from '../ledger/index.js';
 import type { Checkout } from '../fusion/checkout.js';
 import type { MembershipService } from '../services/membershipService.js';
 import { issueMemberQr } from '../fusion/memberQrCode.js';
-import type { LaneDirectory } from './adminApp.js';
+import type { LaneDirectory } from '../lanes/laneDirectory.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError } from './httpErrors.js';
 import { shedWhenBusy, type LoadShedding } from './loadShedding.js';

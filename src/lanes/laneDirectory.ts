@@ -1,8 +1,24 @@
-import type { LaneDirectory } from '../admin/adminApp.js';
 import { UserError } from '../core/errors.js';
-import type { Lane } from './lane.js';
+import type { Lane, LaneStatus, ScanAnswer } from './lane.js';
 
-/** The lanes as the HTTP routes see them: status with live counts, pushed frames, the newest frame. */
+/** A lane as the admin page shows it. */
+export interface LaneView extends LaneStatus {
+  connectedTills: number;
+}
+
+/** What the HTTP routes need from the lanes, without knowing how they run. */
+export interface LaneDirectory {
+  list(): LaneView[];
+  has(lane: string): boolean;
+  /** Hands a pushed camera frame to the lane; false when the lane takes no pushed frames. */
+  pushFrame(lane: string, bytes: Uint8Array): boolean;
+  /** The newest frame the lane's camera delivered, for enrolling from the live camera. */
+  latestFrame(lane: string): Uint8Array | undefined;
+  /** A code posted for the lane's scanner; resolves with what its till was told. */
+  postScan(lane: string, code: string): Promise<ScanAnswer>;
+}
+
+/** The lanes as the HTTP routes see them: status with live counts, pushed frames, posted scans, the newest frame. */
 export function laneDirectory(lanes: ReadonlyMap<string, Lane>, tillsByLane: () => Record<string, number>): LaneDirectory {
   return {
     list: () => {

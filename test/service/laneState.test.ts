@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LaneView } from '../../src/admin/adminApp.js';
+import type { LaneView } from '../../src/lanes/laneDirectory.js';
 import { faceCrop, faceFrame, pushFrames, standAtCounter, waitUntil } from '../support/frames.js';
 import { bearer, postJson, startTestApp, type TestApp } from '../support/testApp.js';
 

@@ -54,10 +54,11 @@ export interface MemberQr {
   expiresAt: string;
 }
 
-/** Mirrors `LaneView` in src/admin/adminApp.ts, which cannot be imported here because it pulls in express. */
+/** Mirrors `LaneView` in src/lanes/laneDirectory.ts, which cannot be imported here because it pulls in the service's modules. */
 export interface LaneView {
   id: string;
   camera: { kind: string; state: string; detail?: string; framesIn: number; framesDropped: number };
+  scanner: { kind: string; state: string; detail?: string; scansIn: number; scansDropped: number };
   connectedTills: number;
 }
 

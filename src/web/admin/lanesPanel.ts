@@ -2,7 +2,8 @@ import { byTestId, h } from '../shared/dom.js';
 import { formatCount, t, type MessageKey } from '../shared/i18n.js';
 import type { LaneView } from './adminApi.js';
 
-const CAMERA_TONE: Record<string, 'ok' | 'warn' | 'bad'> = {
+/** Cameras and scanners report the same states. */
+const SOURCE_TONE: Record<string, 'ok' | 'warn' | 'bad'> = {
   running: 'ok',
   starting: 'warn',
   retrying: 'warn',
@@ -33,13 +34,23 @@ export class LanesPanel {
           h('td', {}, [
             h('span', {
               className: 'indicator',
-              text: cameraLabel(lane.camera.state),
+              text: sourceLabel('camera', lane.camera.state),
               testId: 'lane-camera',
-              attrs: { 'data-state': lane.camera.state, 'data-tone': CAMERA_TONE[lane.camera.state] ?? 'idle' },
+              attrs: { 'data-state': lane.camera.state, 'data-tone': SOURCE_TONE[lane.camera.state] ?? 'idle' },
             }),
             h('span', { className: 'camera-detail', text: [lane.camera.kind, lane.camera.detail].filter(Boolean).join(' · ') }),
           ]),
           h('td', { className: 'number', text: `${formatCount(lane.camera.framesIn)} / ${formatCount(lane.camera.framesDropped)}` }),
+          h('td', {}, [
+            h('span', {
+              className: 'indicator',
+              text: sourceLabel('scanner', lane.scanner.state),
+              testId: 'lane-scanner',
+              attrs: { 'data-state': lane.scanner.state, 'data-tone': SOURCE_TONE[lane.scanner.state] ?? 'idle' },
+            }),
+            h('span', { className: 'camera-detail', text: [lane.scanner.kind, lane.scanner.detail].filter(Boolean).join(' · ') }),
+          ]),
+          h('td', { className: 'number', text: `${formatCount(lane.scanner.scansIn)} / ${formatCount(lane.scanner.scansDropped)}` }),
           h('td', { className: 'number', text: formatCount(lane.connectedTills) }),
         ]),
       ),
@@ -47,7 +58,7 @@ export class LanesPanel {
   }
 }
 
-function cameraLabel(state: string): string {
+function sourceLabel(source: 'camera' | 'scanner', state: string): string {
   // A state newer than this page still shows, untranslated, rather than as "unknown".
-  return state in CAMERA_TONE ? t(`camera.${state}` as MessageKey) : state;
+  return state in SOURCE_TONE ? t(`${source}.${state}` as MessageKey) : state;
 }
