@@ -157,7 +157,6 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
     checkoutRoutes: checkoutRoutes({
       checkout,
       membership,
-      store,
       verifyToken: (token) => store.tokens.verify(token),
       hasLane: (id) => lanes.has(id),
       postScan: directory.postScan,

@@ -1,5 +1,4 @@
 import express, { Router } from 'express';
-import type { MemberStore } from '../ledger/index.js';
 import type { Checkout } from '../fusion/checkout.js';
 import type { MembershipService } from '../services/membershipService.js';
 import { issueMemberQr } from '../fusion/memberQrCode.js';
@@ -21,8 +20,6 @@ import {
 export interface CheckoutRoutesDeps {
   checkout: Checkout;
   membership: MembershipService;
-  /** Reads only: the processing log's review flags. */
-  store: MemberStore;
   verifyToken: TokenVerifier;
   hasLane: (lane: string) => boolean;
   /** Through the lane's scanner, which counts it and applies its limits. */
@@ -37,7 +34,7 @@ export interface CheckoutRoutesDeps {
  * answers. A scan's code is never echoed back, stored or logged.
  */
 export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
-  const { checkout, membership, store, verifyToken } = deps;
+  const { checkout, membership, verifyToken } = deps;
   const router = Router();
   const json = express.json({ limit: deps.jsonBodyBytes, strict: true });
   // Roles per route come from ROUTE_ROLES, the table the access-control test walks.
@@ -103,13 +100,7 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
   // Newest first, a page at a time: `nextBefore` is the `before` of the next (older) page, null after the last.
   router.get('/api/reviews', allow('GET /api/reviews'), (req, res) => {
     const q = reviewsQuery.parse(req.query);
-    const flags = store.audit.listByAction('review.flag', { limit: q.limit + 1, beforeId: q.before });
-    const page = flags.slice(0, q.limit);
-    res.json({
-      reviews: page.map((e) => ({ ...e.details, id: e.id, at: new Date(e.atMs).toISOString(), memberId: e.subject })),
-      limit: q.limit,
-      nextBefore: flags.length > q.limit ? page[page.length - 1]!.id : null,
-    });
+    res.json({ ...membership.reviews({ limit: q.limit, before: q.before }), limit: q.limit });
   });
 
   return router;

@@ -55,6 +55,16 @@ export class MembershipService {
     this.deps.store.audit.record({ actor, action: 'review.flag', subject: input.payerMemberId, details });
   }
 
+  /** Flagged conflicts, newest first; `nextBefore` is the `before` of the next (older) page, null after the last. */
+  reviews(page: { limit: number; before?: number }): { reviews: Record<string, unknown>[]; nextBefore: number | null } {
+    const flags = this.deps.store.audit.listByAction('review.flag', { limit: page.limit + 1, beforeId: page.before });
+    const shown = flags.slice(0, page.limit);
+    return {
+      reviews: shown.map((e) => ({ ...e.details, id: e.id, at: new Date(e.atMs).toISOString(), memberId: e.subject })),
+      nextBefore: flags.length > page.limit ? shown[shown.length - 1]!.id : null,
+    };
+  }
+
   /** Points expiry and tier downgrades at period end; idempotent, run by a stage. */
   runPeriodJobs(): { pointsExpired: number; tierChanges: number } {
     const { membership } = this.deps.store;
