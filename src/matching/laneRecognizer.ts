@@ -16,7 +16,7 @@ export interface LaneFrame {
 export interface LaneRecognizerDeps {
   lane: string;
   analyzer: FaceAnalyzer;
-  tracker: LaneTracker;
+  tracker: Pick<LaneTracker, 'skipDescriptorBoxes' | 'update' | 'expire'>;
   /** Waits for a frame (undefined once the lane is shutting down). */
   nextFrame: () => Promise<LaneFrame | undefined>;
   /** A frame that arrived since, if any: it replaces the one in hand. */
