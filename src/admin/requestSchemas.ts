@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { freeTextProblem } from '../core/freeText.js';
+import { PAYMENT_CHANNELS } from '../ledger/index.js';
 
 /**
  * Free text a person typed (a name, a staff name, a label, a lane id): no control or
@@ -45,7 +46,7 @@ export const fromLaneInput = consentFields.extend({ fromLane: freeText({ max: 50
 /** Amounts arrive as yuan, a number or a decimal string; the ledger checks the 2-decimal rule. */
 const yuan = z.union([z.number().positive().max(1e9), z.string().regex(/^\d{1,9}(\.\d{1,2})?$/, 'an amount in yuan, e.g. "12.50"')]);
 export const ledgerId = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
-const channel = z.enum(['wechat', 'alipay', 'unionpay', 'ecny']);
+const channel = z.enum(PAYMENT_CHANNELS);
 
 // A scanned code is not shown or stored, only classified; anything unreadable is "rejected".
 export const scanInput = z.strictObject({ code: z.string().max(4096) });
