@@ -96,7 +96,8 @@ export class Enrollment {
       return reject('several-faces', `${faces.length} faces of similar size; use a photo of the member alone.`);
     }
     if (!largest.quality.passed || !largest.descriptor) {
-      return reject('low-quality', `The face is not good enough to enroll (${largest.quality.reasons.join(', ')}).`);
+      const why = largest.quality.reasons.length > 0 ? largest.quality.reasons.join(', ') : 'no descriptor could be computed';
+      return reject('low-quality', `The face is not good enough to enroll (${why}).`);
     }
     const match = decideMatch(this.deps.gallery.search(largest.descriptor), this.deps.policy);
     if (match.kind === 'member' && match.memberId !== memberId) {

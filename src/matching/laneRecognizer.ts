@@ -107,7 +107,12 @@ export class LaneRecognizer {
   }
 
   private expire(): void {
-    this.emit(this.deps.tracker.expire(this.clock()), undefined);
+    // Runs from a timer, where a throw would end the whole process; a frame's error costs that frame only, this one a tick.
+    try {
+      this.emit(this.deps.tracker.expire(this.clock()), undefined);
+    } catch (err) {
+      this.deps.log.error({ err, lane: this.deps.lane }, 'expiring tracks failed; trying again on the next tick');
+    }
   }
 
   private emit(events: TrackerEvent[], frame: LaneFrame | undefined): void {

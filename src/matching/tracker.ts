@@ -187,13 +187,10 @@ export class LaneTracker {
   }
 
   /**
-   * A copy of a live track's latest descriptor, for enrolling the face once its owner consents;
-   * undefined once the track has ended, because its descriptor is wiped then. A copy, because
-   * the tracker overwrites its own buffer on the next frame and zeroes it when the track ends.
-   */
-  /**
    * A copy of the latest enrollment-grade descriptor of a live track and how many of its frames
-   * were enrollment-grade; a face is captured for enrollment only from such frames.
+   * were enrollment-grade; a face is captured for enrollment only from such frames. Undefined
+   * once the track has ended, because its buffers are wiped then; a copy, because the tracker
+   * overwrites its own buffer on the next frame.
    */
   enrollCaptureOf(trackId: string): { descriptor: Float32Array; frames: number } | undefined {
     const track = this.tracks.get(trackId);
