@@ -7,7 +7,8 @@
 import type { PaymentChannel } from '../ledger/paymentChannels.js';
 import type { TierView } from '../ledger/types.js';
 
-export type { PaymentChannel, TierView };
+// The till page and the stages that build events take the tier view from the contract.
+export type { TierView };
 
 export const TILL_NAMESPACE = '/till';
 
