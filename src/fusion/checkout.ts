@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { MemberStore } from '../ledger/index.js';
+import type { PaymentChannel } from '../ledger/paymentChannels.js';
 import type { PaymentLinked, ScanClassified } from '../push/tillEvents.js';
 import type { TillNotifier } from '../push/tillNotifier.js';
 import type { MemberService, MemberView } from '../services/memberService.js';
 import type { MembershipService } from '../services/membershipService.js';
 import type { LaneFusion } from './laneFusion.js';
 import type { PaymentProvider } from './paymentProvider.js';
-import { classifyScan, type PaymentChannel, type ScanClassification } from './scanClassifier.js';
+import { classifyScan, type ScanClassification } from './scanClassifier.js';
 
 export type ConsentPolicy = 'confirm' | 'signage' | 'off';
 

@@ -24,9 +24,6 @@ import { looksLikeMemberQr, verifyMemberQr, type MemberQrRejection } from './mem
  *    payment code), after removing spaces, dashes and a +86/0086/86 country prefix.
  */
 
-// Part of this module's answer; checkout.ts still imports it from here.
-export type { PaymentChannel };
-
 export type ScanRejectionReason =
   | 'empty'
   | 'too-long'
