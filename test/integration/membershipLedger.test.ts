@@ -6,7 +6,7 @@ import { openDatabase } from '../../src/ledger/database.js';
 import { newMemberId } from '../../src/ledger/ids.js';
 import { settingsSchema } from '../../src/config/settingsSchema.js';
 import { derivePayerKeySecret, MemberStore, PayerIdentity, type RecordPaymentInput } from '../../src/ledger/index.js';
-import { storeSettings } from '../support/settings.js';
+import { storeSettings, TEST_TIERS } from '../support/settings.js';
 import { tempDirPerTest } from '../support/tempDir.js';
 import { thrownBy } from '../support/ledgerErrors.js';
 
@@ -16,11 +16,7 @@ const T0 = 1_700_000_000_000;
 const settings = storeSettings(
   settingsSchema.parse({
     membership: {
-      tiers: [
-        { name: '普通', discountRate: 1, minSpendYuan: 0 },
-        { name: '黄金', discountRate: 0.95, minSpendYuan: 2000 },
-        { name: '钻石', discountRate: 0.9, minSpendYuan: 10_000 },
-      ],
+      tiers: TEST_TIERS,
       rechargeTierRules: [{ minRechargeYuan: 1000, tier: '黄金' }],
       rechargeBonusRules: [
         { minYuan: 100, bonusYuan: 10 },

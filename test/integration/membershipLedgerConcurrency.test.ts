@@ -9,7 +9,7 @@ import { seededRandom } from '../../scripts/benchSearch.js';
 import { openDatabase } from '../../src/ledger/database.js';
 import { settingsSchema } from '../../src/config/settingsSchema.js';
 import { MemberStore, type PaymentResult, type RecordPaymentInput } from '../../src/ledger/index.js';
-import { storeSettings } from '../support/settings.js';
+import { storeSettings, TEST_TIERS } from '../support/settings.js';
 
 const ORDERS = 600;
 const SENDS = 1000;
@@ -19,11 +19,7 @@ const CHILD_PROCESSES = 2;
 const settings = storeSettings(
   settingsSchema.parse({
     membership: {
-      tiers: [
-        { name: '普通', discountRate: 1, minSpendYuan: 0 },
-        { name: '黄金', discountRate: 0.95, minSpendYuan: 2000 },
-        { name: '钻石', discountRate: 0.9, minSpendYuan: 10_000 },
-      ],
+      tiers: TEST_TIERS,
       pointsPerYuan: 1,
     },
   }),

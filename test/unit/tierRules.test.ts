@@ -10,16 +10,12 @@ import {
   qualifiedRank,
   type TierSetting,
 } from '../../src/ledger/tierRules.js';
-import { defaultSettings } from '../support/settings.js';
+import { defaultSettings, TEST_TIERS } from '../support/settings.js';
 
 const DAY = 86_400_000;
 /** Windows, periods and the earn rate as shipped: 365 days, 1 point per yuan. */
 const membership = defaultSettings.membership;
-const tiers: TierSetting[] = [
-  { name: '普通', discountRate: 1, minSpendYuan: 0 },
-  { name: '黄金', discountRate: 0.95, minSpendYuan: 2000 },
-  { name: '钻石', discountRate: 0.9, minSpendYuan: 10_000 },
-];
+const tiers: TierSetting[] = TEST_TIERS;
 const rules = compileTierRules({ ...membership, tiers, rechargeTierRules: [{ minRechargeYuan: 1000, tier: '黄金' }] });
 
 describe('tier rules', () => {

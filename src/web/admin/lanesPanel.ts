@@ -31,31 +31,29 @@ export class LanesPanel {
       ...this.lanes.map((lane) =>
         h('tr', { testId: 'lane-row', attrs: { 'data-lane': lane.id } }, [
           h('td', { className: 'lane-id', text: lane.id }),
-          h('td', {}, [
-            h('span', {
-              className: 'indicator',
-              text: sourceLabel('camera', lane.camera.state),
-              testId: 'lane-camera',
-              attrs: { 'data-state': lane.camera.state, 'data-tone': SOURCE_TONE[lane.camera.state] ?? 'idle' },
-            }),
-            h('span', { className: 'camera-detail', text: [lane.camera.kind, lane.camera.detail].filter(Boolean).join(' · ') }),
-          ]),
-          h('td', { className: 'number', text: `${formatCount(lane.camera.framesIn)} / ${formatCount(lane.camera.framesDropped)}` }),
-          h('td', {}, [
-            h('span', {
-              className: 'indicator',
-              text: sourceLabel('scanner', lane.scanner.state),
-              testId: 'lane-scanner',
-              attrs: { 'data-state': lane.scanner.state, 'data-tone': SOURCE_TONE[lane.scanner.state] ?? 'idle' },
-            }),
-            h('span', { className: 'camera-detail', text: [lane.scanner.kind, lane.scanner.detail].filter(Boolean).join(' · ') }),
-          ]),
-          h('td', { className: 'number', text: `${formatCount(lane.scanner.scansIn)} / ${formatCount(lane.scanner.scansDropped)}` }),
+          ...sourceCells('camera', lane.camera, lane.camera.framesIn, lane.camera.framesDropped),
+          ...sourceCells('scanner', lane.scanner, lane.scanner.scansIn, lane.scanner.scansDropped),
           h('td', { className: 'number', text: formatCount(lane.connectedTills) }),
         ]),
       ),
     );
   }
+}
+
+/** A camera's or scanner's state (with its kind and detail) and its in / dropped counts: two cells of a lane's row. */
+function sourceCells(source: 'camera' | 'scanner', view: { kind: string; state: string; detail?: string }, taken: number, dropped: number): HTMLElement[] {
+  return [
+    h('td', {}, [
+      h('span', {
+        className: 'indicator',
+        text: sourceLabel(source, view.state),
+        testId: `lane-${source}`,
+        attrs: { 'data-state': view.state, 'data-tone': SOURCE_TONE[view.state] ?? 'idle' },
+      }),
+      h('span', { className: 'camera-detail', text: [view.kind, view.detail].filter(Boolean).join(' · ') }),
+    ]),
+    h('td', { className: 'number', text: `${formatCount(taken)} / ${formatCount(dropped)}` }),
+  ];
 }
 
 function sourceLabel(source: 'camera' | 'scanner', state: string): string {
