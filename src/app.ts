@@ -18,6 +18,7 @@ import { decideMatch } from './matching/matcher.js';
 import { TillGateway } from './push/tillGateway.js';
 import type { TillMessage } from './push/tillNotifier.js';
 import { memberServiceOf, openRecognitionCore, type RecognitionCore } from './recognitionCore.js';
+import { FaceCoverageService } from './services/faceCoverage.js';
 import { MembershipService } from './services/membershipService.js';
 import { RecognitionReporter } from './services/recognitionReporter.js';
 import { AuditPurgeStage } from './stages/auditPurgeStage.js';
@@ -167,6 +168,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
     verifyToken: (token) => store.tokens.verify(token),
     store,
     members,
+    faceCoverage: new FaceCoverageService({ faces: store.faces, facesTooAlikeDistance: settings.matching.facesTooAlikeDistance }),
     lanes: directory,
     health: () => ({
       uptimeS: Math.round((Date.now() - startedAt) / 1000),

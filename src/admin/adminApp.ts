@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.js';
 import type { MemberStore } from '../ledger/index.js';
 import type { LaneDirectory } from '../lanes/laneDirectory.js';
 import type { EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
+import type { FaceCoverageService } from '../services/faceCoverage.js';
 import type { MemberService } from '../services/memberService.js';
 import { auditRoutes } from './auditRoutes.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
@@ -25,6 +26,8 @@ export interface AdminAppDeps {
   /** Reads; every change to members, faces and consent goes through `members`. */
   store: MemberStore;
   members: MemberService;
+  /** Whether a member's enrolled faces are enough to name them. */
+  faceCoverage: Pick<FaceCoverageService, 'faceCoverage'>;
   lanes: LaneDirectory;
   health: () => Record<string, unknown>;
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -116,6 +119,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
       membership: store.membership.memberSummary(member.id),
       faces: store.faces.listForMember(member.id),
       faceConsent: store.consents.activeFaceConsent(member.id) ?? null,
+      faceCoverage: deps.faceCoverage.faceCoverage(member.id),
     });
   });
 

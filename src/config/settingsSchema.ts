@@ -99,6 +99,8 @@ export const settingsSchema = z
           .describe('Largest Euclidean descriptor distance for a member match (see README: calibration)'),
         matchMarginMin: z.number().min(0).max(2).default(0.1)
           .describe('Smallest lead of the best member over the second-best member'),
+        facesTooAlikeDistance: z.number().gt(0).max(2).default(0.15)
+          .describe('A member whose enrolled faces all lie closer together than this descriptor distance has in effect one photo (the same picture twice): the admin page asks for another from a different day or angle'),
       })
       .strict()
       .prefault({}),

@@ -16,7 +16,7 @@ describe('settings', () => {
   it('runs on the defaults with nothing configured', () => {
     const s = loadSettings({ configDir: configDir(), env: {} });
     expect(s.dataDir).toBe('data');
-    expect(s.matching).toEqual({ matchThreshold: 0.55, matchMarginMin: 0.1 });
+    expect(s.matching).toEqual({ matchThreshold: 0.55, matchMarginMin: 0.1, facesTooAlikeDistance: 0.15 });
     expect(s.vision.enrollGate.minFaceSizePx).toBeGreaterThan(s.vision.liveGate.minFaceSizePx);
   });
 
@@ -27,7 +27,7 @@ describe('settings', () => {
       env: { MEMBERLENS_MATCHING__MATCH_MARGIN_MIN: '0.2', MEMBERLENS_VISION__BACKEND: 'cpu', MEMBERLENS_FACE_KEY: 'x' },
       overrides: { dataDir: '/srv/memberlens' },
     });
-    expect(s.matching).toEqual({ matchThreshold: 0.5, matchMarginMin: 0.2 });
+    expect(s.matching).toEqual({ matchThreshold: 0.5, matchMarginMin: 0.2, facesTooAlikeDistance: 0.15 });
     expect(s.vision.liveGate.maxYawDeg).toBe(25);
     expect(s.vision.liveGate.minFaceSizePx).toBe(48);
     expect(s.vision.backend).toBe('cpu');

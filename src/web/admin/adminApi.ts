@@ -19,6 +19,15 @@ export interface MemberDetail extends Member {
   faceConsent: Consent | null;
   /** Absent from a service older than the membership ledger. */
   membership?: MembershipSummary;
+  /** Absent from a service older than the face-coverage check. */
+  faceCoverage?: FaceCoverage;
+}
+
+/** Mirrors `FaceCoverage` in src/services/faceCoverage.ts: whether the member's faces are enough to name them. */
+export interface FaceCoverage {
+  faces: number;
+  warning: 'no-face' | 'single-face' | 'faces-too-alike' | null;
+  message: string | null;
 }
 
 /** `DELETE /api/members/:id/consent`. */

@@ -95,6 +95,7 @@ export class MemberDetailPanel {
     this.withdrawButton.hidden = consent === null;
 
     byTestId('face-list-empty').hidden = member.faces.length > 0;
+    this.renderFaceCoverage();
     this.faceList.replaceChildren(
       ...member.faces.map((face) => {
         const remove = h('button', { className: 'danger small', text: t('admin.faces.delete'), testId: 'face-delete', attrs: { type: 'button', 'data-face-id': face.id } });
@@ -109,6 +110,16 @@ export class MemberDetailPanel {
       }),
     );
     this.updateEnrollControls();
+  }
+
+  /** One photo, or the same photo twice, names the member on a good day only; no face at all is said by the empty list. */
+  private renderFaceCoverage(): void {
+    const warning = this.member?.faceCoverage?.warning;
+    const shown = warning === 'single-face' || warning === 'faces-too-alike' ? warning : undefined;
+    const line = byTestId('face-coverage-warning');
+    line.hidden = shown === undefined;
+    line.dataset.warning = shown ?? '';
+    line.textContent = shown === undefined ? '' : t(`admin.faces.warning.${shown}` satisfies MessageKey);
   }
 
   private renderMembership(): void {
