@@ -13,7 +13,7 @@ let background: Buffer | undefined;
  * A gradient rather than flat grey, so the JPEG is not unrealistically small and the
  * detector sees some structure outside the face.
  */
-function cameraBackground(): Buffer {
+export function cameraBackground(): Buffer {
   if (background) return background;
   background = Buffer.alloc(FRAME_WIDTH_PX * FRAME_HEIGHT_PX * 3);
   for (let y = 0; y < FRAME_HEIGHT_PX; y++) {

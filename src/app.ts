@@ -138,7 +138,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
         lane: laneSettings,
         settings,
         analyzer: core.analyzer,
-        decide: (descriptor) => decideMatch(gallery.search(descriptor), settings.matching),
+        decide: (descriptor, facePx) => decideMatch(gallery.search(descriptor), core.matchPolicy, facePx),
         acquireInference: () => inference.acquire(),
         onTrackerEvents: (lane, events) => reporter.report(lane, events),
         onScan: (scan) => checkout.scan(scan.lane, scan.code, scan.atMs),

@@ -10,6 +10,9 @@ import { Identification } from './matching/identification.js';
 import { FaceEngine } from './vision/faceEngine.js';
 import { NO_TILLS, type TillNotifier } from './push/tillNotifier.js';
 import { MemberService } from './services/memberService.js';
+import { loadMatchCalibration } from './matching/matchCalibration.js';
+import type { MatchPolicy } from './matching/matcher.js';
+import { OperatingPoint } from './matching/operatingPoint.js';
 
 /** A face analyzer with the name of the TensorFlow.js backend it runs on. */
 export type BackedAnalyzer = FaceAnalyzer & { readonly backend: string };
@@ -20,6 +23,10 @@ export interface RecognitionCore {
   gallery: Gallery;
   enrollment: Enrollment;
   identification: Identification;
+  /** The match threshold per face size for the gallery as it is now, from the calibration and the false-naming budget. */
+  operatingPoint: OperatingPoint;
+  /** What every decision applies: the operating point's thresholds and the margin. */
+  matchPolicy: MatchPolicy;
   /** Signs member QR codes; derived from the device key, which is read once. */
   memberQrSecret: Buffer;
   close(): Promise<void>;
@@ -35,7 +42,16 @@ export function memberServiceOf(
   log: Logger,
   lanes: { till: TillNotifier; forgetOnLanes: (memberId: string) => void } = { till: NO_TILLS, forgetOnLanes: () => undefined },
 ): MemberService {
-  return new MemberService({ store: core.store, gallery: core.gallery, enrollment: core.enrollment, matchPolicy: settings.matching, log, ...lanes });
+  const { facesPerMemberMax, facesTooAlikeDistance } = settings.matching;
+  return new MemberService({
+    store: core.store,
+    gallery: core.gallery,
+    enrollment: core.enrollment,
+    matchPolicy: core.matchPolicy,
+    visitFaces: { facesPerMemberMax, facesTooAlikeDistance },
+    log,
+    ...lanes,
+  });
 }
 
 /** Absolute path of a file that settings name relative to dataDir. */
@@ -98,9 +114,12 @@ export async function openRecognitionCore(
       { faces: gallery.size, members: gallery.memberCount, kernel: gallery.kernel, kernelFallback: gallery.kernelFallbackReason },
       'gallery loaded',
     );
+    const operatingPoint = new OperatingPoint(loadMatchCalibration(), settings.matching, () => gallery.memberCount);
+    const policy: MatchPolicy = { matchMarginMin: settings.matching.matchMarginMin, thresholdFor: (facePx) => operatingPoint.thresholdFor(facePx) };
     const analyzer = await createAnalyzer();
-    const policy = settings.matching;
     return {
+      operatingPoint,
+      matchPolicy: policy,
       analyzer,
       store,
       gallery,

@@ -66,7 +66,7 @@ function readJsonObject(file: string, problems: string[]): Record<string, unknow
   return parsed;
 }
 
-/** MEMBERLENS_MATCHING__MATCH_THRESHOLD=0.4 → { matching: { matchThreshold: 0.4 } }. */
+/** MEMBERLENS_MATCHING__MATCH_MARGIN_MIN=0.2 → { matching: { matchMarginMin: 0.2 } }. */
 function envLayer(env: NodeJS.ProcessEnv, problems: string[]): Record<string, unknown> {
   const layer: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(env)) {

@@ -95,12 +95,16 @@ export const settingsSchema = z
       .prefault({}),
     matching: z
       .object({
-        matchThreshold: z.number().min(0).max(2).default(0.55)
-          .describe('Largest Euclidean descriptor distance for a member match (see README: calibration)'),
         matchMarginMin: z.number().min(0).max(2).default(0.1)
           .describe('Smallest lead of the best member over the second-best member'),
+        falseNamingPerVisit: z.number().gt(0).max(0.01).default(0.0001)
+          .describe('Chance that a stranger\'s visit is named as some member: the match threshold per face size follows from it, the number of members enrolled and the calibration (models/match-calibration.json)'),
+        minNameableTrueAcceptRate: z.number().min(0).max(1).default(0.5)
+          .describe('A face size at which fewer than this share of members would be named casts no vote: the tracker waits for the face to come closer'),
         facesTooAlikeDistance: z.number().gt(0).max(2).default(0.15)
           .describe('A member whose enrolled faces all lie closer together than this descriptor distance has in effect one photo (the same picture twice): the admin page asks for another from a different day or angle'),
+        facesPerMemberMax: z.number().int().min(1).max(20).default(5)
+          .describe('A face seen at the till that a payment confirms (named as the payer) is kept as one more enrolled face while the member has fewer than this many and it is no near-copy (facesTooAlikeDistance) of one they have'),
       })
       .strict()
       .prefault({}),

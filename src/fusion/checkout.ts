@@ -36,7 +36,7 @@ export type CheckoutLookups = {
 
 export interface CheckoutDeps {
   store: CheckoutLookups;
-  members: Pick<MemberService, 'view' | 'enrollCapturedFace' | 'recordFaceConsentDeclined'>;
+  members: Pick<MemberService, 'view' | 'enrollCapturedFace' | 'recordFaceConsentDeclined' | 'addConfirmedVisitFace'>;
   membership: Pick<MembershipService, 'recordPayment' | 'flagForReview'>;
   provider: PaymentProvider;
   lanes: (lane: string) => CheckoutLane | undefined;
@@ -116,7 +116,10 @@ export class Checkout {
       memberHasFace: this.deps.store.faces.listForMember(result.memberId).length > 0,
     });
     let face: PaymentLinked['face'] = 'no-link';
-    if (decision.kind === 'confirmed') face = 'confirmed';
+    if (decision.kind === 'confirmed') {
+      face = 'confirmed';
+      this.keepConfirmedVisitFace(input.lane, laneState, decision.trackId, result.memberId);
+    }
     else if (decision.kind === 'conflict') {
       face = 'conflict';
       this.deps.membership.flagForReview({
@@ -217,6 +220,18 @@ export class Checkout {
     this.pending.set(requestId, { lane, memberId: view.memberId, descriptor: capture.descriptor, expiresAtMs });
     this.deps.till.toLane(lane, 'consent:requested', { requestId, memberId: view.memberId, name: view.name, expiresAt: new Date(expiresAtMs).toISOString() });
     return 'consent-requested';
+  }
+
+  /** The payment confirms who the face at the scanner is: a good capture of it may become one more enrolled face. */
+  private keepConfirmedVisitFace(lane: string, laneState: CheckoutLane, trackId: string, memberId: string): void {
+    if (this.deps.options.consentPolicy === 'off') return;
+    const capture = laneState.tracker.enrollCaptureOf(trackId);
+    if (!capture) return;
+    try {
+      if (capture.frames >= this.deps.options.minFramesSeen) this.deps.members.addConfirmedVisitFace({ memberId, descriptor: capture.descriptor, lane });
+    } finally {
+      capture.descriptor.fill(0);
+    }
   }
 
   private drop(requestId: string): void {

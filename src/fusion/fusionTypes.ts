@@ -85,7 +85,8 @@ export type NoLinkReason = 'no-face' | 'ambiguous' | 'outside-window' | 'no-scan
 export type FusionDecision =
   /** An unknown face paid for a member without a face: the caller runs the consent flow. */
   | { kind: 'link-face'; trackId: string; memberId: string }
-  | { kind: 'confirmed'; memberId: string }
+  /** The face at the scanner was already named as the payer: the payment confirms who it is. */
+  | { kind: 'confirmed'; trackId: string; memberId: string }
   /** The face matched one member while another paid: no merge, flagged for review. */
   | { kind: 'conflict'; trackId: string; faceMemberId: string; payerMemberId: string }
   | { kind: 'no-link'; reason: NoLinkReason };

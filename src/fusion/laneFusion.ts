@@ -182,7 +182,7 @@ export class LaneFusion {
     // longer would only add passers-by as candidates.
     const outcome = scan.outcome ?? this.resolve(scan);
     if (outcome.kind === 'none') return { kind: 'no-link', reason: outcome.reason };
-    if (outcome.memberId === payment.memberId) return { kind: 'confirmed', memberId: payment.memberId };
+    if (outcome.memberId === payment.memberId) return { kind: 'confirmed', trackId: outcome.trackId, memberId: payment.memberId };
     if (outcome.memberId !== undefined) {
       return { kind: 'conflict', trackId: outcome.trackId, faceMemberId: outcome.memberId, payerMemberId: payment.memberId };
     }

@@ -29,10 +29,10 @@ export interface LaneStatus {
 
 export interface LaneDeps {
   lane: LaneSettings;
-  settings: Pick<Settings, 'tracker' | 'matching' | 'checkout'> & { vision: Pick<Settings['vision'], 'enrollGate'> };
+  settings: Pick<Settings, 'tracker' | 'checkout'> & { vision: Pick<Settings['vision'], 'enrollGate'> };
   analyzer: FaceAnalyzer;
-  /** Gallery search plus match policy. */
-  decide: (descriptor: Float32Array) => MatchDecision;
+  /** Gallery search plus match policy, for a face this many pixels wide. */
+  decide: (descriptor: Float32Array, facePx: number) => MatchDecision;
   /** Inference capacity shared by all lanes. */
   acquireInference: () => Promise<() => void>;
   /** Recognitions, unknown faces and departures: the recognition reporter turns them into till events. */
@@ -72,7 +72,7 @@ export class Lane implements Stage {
     this.scanner = createScannerSource(lane.id, lane.scanner, { onScan: (scan) => this.onScan(scan), onStatus: (report) => this.onScannerStatus(report) }, log);
     this.tracker = new LaneTracker({
       lane: lane.id,
-      options: { ...settings.tracker, matchThreshold: settings.matching.matchThreshold },
+      options: settings.tracker,
       decide: deps.decide,
       isEnrollable: (face) => face.quality !== undefined && qualityReasons(face.quality, settings.vision.enrollGate).length === 0,
     });

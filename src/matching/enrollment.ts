@@ -99,7 +99,7 @@ export class Enrollment {
       const why = largest.quality.reasons.length > 0 ? largest.quality.reasons.join(', ') : 'no descriptor could be computed';
       return reject('low-quality', `The face is not good enough to enroll (${why}).`);
     }
-    const match = decideMatch(this.deps.gallery.search(largest.descriptor), this.deps.policy);
+    const match = decideMatch(this.deps.gallery.search(largest.descriptor), this.deps.policy, largest.box.width);
     if (match.kind === 'member' && match.memberId !== memberId) {
       return reject('enrolled-as-other-member', `This face already belongs to member ${match.memberId}.`);
     }

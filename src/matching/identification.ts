@@ -31,7 +31,7 @@ export class Identification {
       score: face.score,
       quality: face.quality,
       decision: face.descriptor
-        ? decideMatch(this.deps.gallery.search(face.descriptor), this.deps.policy)
+        ? decideMatch(this.deps.gallery.search(face.descriptor), this.deps.policy, face.box.width)
         : { kind: 'unknown', reason: 'low-quality' },
     }));
     return keepOneFacePerMember(identified);

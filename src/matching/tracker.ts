@@ -18,6 +18,8 @@ type Identity = { kind: 'undecided' } | { kind: 'unknown' } | { kind: 'member'; 
 interface MemberTally {
   votes: number;
   distanceSum: number;
+  /** Thresholds of the votes: each frame's depends on its face size. */
+  thresholdSum: number;
 }
 
 interface Track {
@@ -52,7 +54,7 @@ interface Track {
 export class LaneTracker {
   readonly lane: string;
   private readonly options: TrackerOptions;
-  private readonly decide: (descriptor: Float32Array) => MatchDecision;
+  private readonly decide: (descriptor: Float32Array, facePx: number) => MatchDecision;
   private readonly isEnrollable: (face: TrackedFace) => boolean;
   private readonly tracks = new Map<string, Track>();
   /** Last frame time each named member was seen on this lane: a stay and a quick return are one visit. */
@@ -235,7 +237,7 @@ export class LaneTracker {
     this.tracks.set(track.id, track);
     this.keepEnrollCapture(track, face);
     if (face.descriptor !== undefined) {
-      this.vote(track, face.descriptor, decision ?? this.decide(face.descriptor), nowMs, events);
+      this.vote(track, face.descriptor, decision ?? this.decide(face.descriptor, face.box.width), nowMs, events);
     }
   }
 
@@ -247,7 +249,7 @@ export class LaneTracker {
       this.markMemberSeen(track, nowMs);
       return;
     }
-    const decision = this.decide(face.descriptor);
+    const decision = this.decide(face.descriptor, face.box.width);
     // A decided track whose face now decides otherwise is taken as another person in the same
     // spot: the old identity must not stick to them. If it was the same person on a poor frame,
     // the new track re-decides within a few frames and the cooldown keeps the popup from repeating.
@@ -271,16 +273,18 @@ export class LaneTracker {
     if (track.descriptor === undefined) track.descriptor = new Float32Array(descriptor);
     else track.descriptor.set(descriptor);
     track.lastDescribedMs = nowMs;
-    if (track.identity.kind !== 'undecided') {
+    // A face too small to name is no evidence either way: the person is tracked until they come closer.
+    if (track.identity.kind !== 'undecided' || isTooSmall(decision)) {
       this.markMemberSeen(track, nowMs);
       return;
     }
 
     track.totalVotes++;
     if (decision.kind === 'member') {
-      const tally = track.memberTallies.get(decision.memberId) ?? { votes: 0, distanceSum: 0 };
+      const tally = track.memberTallies.get(decision.memberId) ?? { votes: 0, distanceSum: 0, thresholdSum: 0 };
       tally.votes++;
       tally.distanceSum += decision.distance;
+      tally.thresholdSum += decision.threshold;
       track.memberTallies.set(decision.memberId, tally);
     } else {
       track.unknownVotes++;
@@ -290,7 +294,7 @@ export class LaneTracker {
     if (named !== undefined) {
       const agreement = named.tally.votes / track.totalVotes;
       const distance = named.tally.distanceSum / named.tally.votes;
-      const confidence = confidenceOf(agreement, distance, this.options.matchThreshold);
+      const confidence = confidenceOf(agreement, distance, named.tally.thresholdSum / named.tally.votes);
       track.identity = { kind: 'member', memberId: named.memberId, confidence };
       const lastSeenMs = this.memberLastSeenMs.get(named.memberId);
       if (lastSeenMs === undefined || nowMs - lastSeenMs >= this.options.popupCooldownMs) {
@@ -353,6 +357,7 @@ function viewOf(track: Track): PresentTrack {
 }
 
 function confirms(identity: Identity, decision: MatchDecision): boolean {
+  if (isTooSmall(decision)) return true;
   if (identity.kind === 'member') return decision.kind === 'member' && decision.memberId === identity.memberId;
   return decision.kind === identity.kind;
 }
@@ -362,8 +367,12 @@ function confirms(identity: Identity, decision: MatchDecision): boolean {
  * match threshold: an accepted match never reads as near-zero confidence, and a split vote
  * pulls the figure down in proportion.
  */
-function confidenceOf(agreement: number, meanDistance: number, matchThreshold: number): number {
-  const closeness = matchThreshold > 0 ? 1 - meanDistance / (2 * matchThreshold) : 1;
+function isTooSmall(decision: MatchDecision): boolean {
+  return decision.kind === 'unknown' && decision.reason === 'too-small';
+}
+
+function confidenceOf(agreement: number, meanDistance: number, threshold: number): number {
+  const closeness = threshold > 0 ? 1 - meanDistance / (2 * threshold) : 1;
   return Math.min(1, Math.max(0, agreement * closeness));
 }
 
@@ -373,7 +382,6 @@ function assertTime(ms: number, name: string): void {
 
 function validOptions(options: TrackerOptions): TrackerOptions {
   const rules: [keyof TrackerOptions, (v: number) => boolean, string][] = [
-    ['matchThreshold', (v) => v >= 0, '≥ 0'],
     ['iouMatchMin', (v) => v > 0 && v <= 1, 'in (0, 1]'],
     ['sameTrackDistanceMax', (v) => v >= 0, '≥ 0'],
     ['recheckEveryMs', (v) => v >= 0, '≥ 0'],

@@ -6,11 +6,6 @@ import type { MatchDecision } from './matcher.js';
 export type TrackedFace = Pick<FaceObservation, 'box' | 'descriptor'> & Partial<Pick<FaceObservation, 'quality'>>;
 
 export interface TrackerOptions {
-  /**
-   * The matcher's acceptance distance: confidence is scaled against it. Required because it
-   * must be the very value the `decide` callback applies.
-   */
-  matchThreshold: number;
   /** Smallest box IoU for a detection to continue a track. */
   iouMatchMin: number;
   /** Largest descriptor distance from a track's last descriptor for a detection to continue it. */
@@ -31,10 +26,10 @@ export interface TrackerOptions {
 
 export interface LaneTrackerInit {
   lane: string;
-  /** The `tracker` settings and `matching.matchThreshold`; their defaults live in the settings schema only. */
+  /** The `tracker` settings; their defaults live in the settings schema only. */
   options: TrackerOptions;
-  /** Gallery search plus match policy, bound by the caller. */
-  decide: (descriptor: Float32Array) => MatchDecision;
+  /** Gallery search plus match policy for a face this many pixels wide, bound by the caller. */
+  decide: (descriptor: Float32Array, facePx: number) => MatchDecision;
   /** Whether a described face is good enough to enroll (the strict gate); none are by default. */
   isEnrollable?: (face: TrackedFace) => boolean;
 }
@@ -43,7 +38,7 @@ export interface TrackRecognized {
   type: 'recognized';
   trackId: string;
   memberId: string;
-  /** 0–1: agreement × (1 − distance / (2 · matchThreshold)), clamped. */
+  /** 0–1: agreement × (1 − distance / (2 · threshold)), clamped; the threshold the votes were decided with. */
   confidence: number;
   /** Mean distance of the votes that named the member. */
   distance: number;

@@ -24,6 +24,8 @@ export interface MemberServiceDeps {
   enrollment: Pick<Enrollment, 'screen'>;
   matchPolicy: MatchPolicy;
   till: TillNotifier;
+  /** When a confirmed visit's face is kept as one more enrolled face (`matching` settings). */
+  visitFaces: { facesPerMemberMax: number; facesTooAlikeDistance: number };
   /** The lanes stop naming a member whose faces are gone, from their next frame on. */
   forgetOnLanes: (memberId: string) => void;
   log: Logger;
@@ -106,7 +108,8 @@ export class MemberService {
    */
   enrollCapturedFace(input: { memberId: string; descriptor: Float32Array; consent: FaceConsent & { lane: string }; actor: string }): string {
     const { store, gallery, matchPolicy } = this.deps;
-    const match = decideMatch(gallery.search(input.descriptor), matchPolicy);
+    // The capture passed the enrollment gate, so it is a large face: the largest faces' threshold applies.
+    const match = decideMatch(gallery.search(input.descriptor), matchPolicy, Infinity);
     if (match.kind === 'member' && match.memberId !== input.memberId) {
       throw new UserError('This face already belongs to another member; nothing was enrolled. Check the member on the admin page.', 'enrolled-as-other-member');
     }
@@ -117,6 +120,24 @@ export class MemberService {
     gallery.add(face.id, input.memberId, input.descriptor);
     const view = this.view(input.memberId)!;
     this.deps.till.toLane(input.consent.lane, 'member:enrolled', { memberId: view.memberId, name: view.name, tier: view.tier, via: 'face' });
+    return face.id;
+  }
+
+  /**
+   * A face seen at the till that a payment just confirmed (the face was named as the payer) is
+   * kept as one more enrolled face — another day, light and angle than the enrollment photo —
+   * while the member has fewer than `facesPerMemberMax` faces and consent to face recognition,
+   * and only when it is still named as them at the strictest threshold and is no near-copy of a
+   * face they have. Returns the new face id, or undefined when it was not kept.
+   */
+  addConfirmedVisitFace(input: { memberId: string; descriptor: Float32Array; lane: string }): string | undefined {
+    const { store, gallery, matchPolicy, visitFaces } = this.deps;
+    if (!store.consents.activeFaceConsent(input.memberId)) return undefined;
+    if (store.faces.listForMember(input.memberId).length >= visitFaces.facesPerMemberMax) return undefined;
+    const match = decideMatch(gallery.search(input.descriptor), matchPolicy, Infinity);
+    if (match.kind !== 'member' || match.memberId !== input.memberId || match.distance < visitFaces.facesTooAlikeDistance) return undefined;
+    const face = store.enrollFace({ memberId: input.memberId, descriptor: input.descriptor, source: 'lane-capture', quality: null, detectionScore: null }, `lane:${input.lane}`);
+    gallery.add(face.id, input.memberId, input.descriptor);
     return face.id;
   }
 

@@ -66,8 +66,14 @@ describe('recognition on the faces-bbt set', () => {
     const unknown = outcomes.filter((o) => o.verdict !== 'correct');
     // Recorded for the closing note: which crops the policy leaves unknown and why.
     console.info(`identified ${outcomes.length - unknown.length}/${outcomes.length}; unknown: ${JSON.stringify(unknown)}`);
-    // The policy trades recall for never naming the wrong member; at most one of 32 may stay unknown.
-    expect(unknown.length).toBeLessThanOrEqual(1);
+    // The policy trades recall for never naming the wrong member or a stranger. With the threshold
+    // set from the calibration for 8 members (1 in 10,000 visits), a face size is only named where
+    // at least minNameableTrueAcceptRate of members' faces are expected to be; one photo each of
+    // these tight crops reaches that, no more (31/32 needed the old fixed 0.55, which accepts
+    // 0.15 % of different-person pairs at this size: see README, calibration).
+    const named = outcomes.length - unknown.length;
+    expect(named / outcomes.length).toBeGreaterThanOrEqual(settingsSchema.parse({}).matching.minNameableTrueAcceptRate);
+    expect(unknown.every((o) => o.verdict === 'unknown:too-far')).toBe(true);
   });
 
   it('never resolves two faces of one group photo to the same member', async () => {

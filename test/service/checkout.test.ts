@@ -117,6 +117,9 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
     const paid = await post('/api/payments', order, 'pos');
     expect(paid.body).toMatchObject({ memberId, created: false, face: 'confirmed', tier: '黄金' });
     expect((await waitFor('tier:changed'))[0]).toMatchObject({ memberId, from: { name: '普通' }, to: { name: '黄金', discountRate: 0.9 } });
+    // The payment confirmed who the face was: the visit's face is kept as a second enrolled face.
+    const detail = await fetch(`${app.url}/api/members/${memberId}`, { headers: bearer(tokens.admin) });
+    expect(((await detail.json()) as { faces: { source: string }[] }).faces.map((f) => f.source)).toEqual(['lane-capture', 'lane-capture']);
 
     // The gateway retries the same order: counted once. The same order id with other content is refused.
     const duplicate = await post('/api/payments', order, 'pos');
@@ -134,8 +137,9 @@ describe('checkout: payer becomes member, consented face, tiers', () => {
     const facesBefore = app.core.gallery.size;
     const res = await fetch(`${app.url}/api/members/${memberId}/consent`, { method: 'DELETE', headers: bearer(tokens.admin) });
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { deletedFaces: number }).deletedFaces).toBe(1);
-    expect(app.core.gallery.size).toBe(facesBefore - 1);
+    // Both of them: the face enrolled with consent at the till and the one the confirmed visit added.
+    expect(((await res.json()) as { deletedFaces: number }).deletedFaces).toBe(2);
+    expect(app.core.gallery.size).toBe(facesBefore - 2);
     const member = (await (await fetch(`${app.url}/api/members/${memberId}`, { headers: bearer(tokens.admin) })).json()) as any;
     expect(member.faces).toEqual([]);
     expect(member.faceConsent).toBeNull();

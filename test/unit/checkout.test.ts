@@ -93,7 +93,11 @@ function harness(o: HarnessOptions = {}) {
       return 'f_new';
     }),
     recordFaceConsentDeclined: vi.fn((_input: Parameters<MemberService['recordFaceConsentDeclined']>[0]) => undefined),
-  } satisfies Pick<MemberService, 'view' | 'enrollCapturedFace' | 'recordFaceConsentDeclined'>;
+    addConfirmedVisitFace: vi.fn((input: Parameters<MemberService['addConfirmedVisitFace']>[0]): string | undefined => {
+      enrolledDescriptors.push([...input.descriptor]);
+      return 'f_visit';
+    }),
+  } satisfies Pick<MemberService, 'view' | 'enrollCapturedFace' | 'recordFaceConsentDeclined' | 'addConfirmedVisitFace'>;
 
   const result: PaymentResult = {
     memberId: PAYER.memberId,
@@ -195,7 +199,7 @@ async function expectUserError(run: () => unknown, code: string): Promise<void> 
 describe('Checkout payment: fusion decisions', () => {
   it('reports a face the fusion confirms, with the payer on the till', async () => {
     const h = harness({ created: true });
-    h.lane.decision = { kind: 'confirmed', memberId: PAYER.memberId };
+    h.lane.decision = { kind: 'confirmed', trackId: 'track-1', memberId: PAYER.memberId };
     const out = await h.checkout.payment({
       orderId: 'o1', lane: LANE, channel: 'wechat', appId: 'wx-app', payerId: 'openid-abc', amount: '88.50', paidAtMs: T0 - 500, actor: 'pos',
     });
@@ -210,8 +214,39 @@ describe('Checkout payment: fusion decisions', () => {
     expect(h.till.of('payment:linked')).toEqual([
       { orderId: 'o1', memberId: PAYER.memberId, name: PAYER.name, tier: SILVER, amount: 88.5, pointsEarned: 12, points: PAYER.points, balance: PAYER.balance, face: 'confirmed' },
     ]);
-    expect(h.lane.captureAsked).toEqual([]);
+    // No enrollment-grade capture of the track: nothing to keep from this visit.
+    expect(h.lane.captureAsked).toEqual(['track-1']);
+    expect(h.members.addConfirmedVisitFace).not.toHaveBeenCalled();
     expect(h.membership.flagForReview).not.toHaveBeenCalled();
+  });
+
+  it('offers a confirmed visit\'s good capture to the member service as one more face, and wipes its copy', async () => {
+    const h = harness();
+    const capture = { descriptor: Float32Array.from({ length: 128 }, () => 0.25), frames: MIN_FRAMES };
+    h.lane.capture = capture;
+    h.lane.decision = { kind: 'confirmed', trackId: 'track-1', memberId: PAYER.memberId };
+    await h.payment('o1');
+    expect(h.members.addConfirmedVisitFace).toHaveBeenCalledTimes(1);
+    expect(h.members.addConfirmedVisitFace.mock.calls[0]![0]).toMatchObject({ memberId: PAYER.memberId, lane: LANE });
+    expect(h.enrolledDescriptors[0]!.every((v) => v === 0.25)).toBe(true);
+    expect(capture.descriptor.every((v) => v === 0)).toBe(true);
+  });
+
+  it('keeps no face from a confirmed visit seen on too few good frames, or with face capture off', async () => {
+    const few = harness();
+    const capture = { descriptor: Float32Array.from({ length: 128 }, () => 0.25), frames: MIN_FRAMES - 1 };
+    few.lane.capture = capture;
+    few.lane.decision = { kind: 'confirmed', trackId: 'track-1', memberId: PAYER.memberId };
+    await few.payment('o1');
+    expect(few.members.addConfirmedVisitFace).not.toHaveBeenCalled();
+    expect(capture.descriptor.every((v) => v === 0)).toBe(true);
+
+    const off = harness({ consentPolicy: 'off' });
+    off.lane.capture = { descriptor: Float32Array.from({ length: 128 }, () => 0.25), frames: MIN_FRAMES };
+    off.lane.decision = { kind: 'confirmed', trackId: 'track-1', memberId: PAYER.memberId };
+    await off.payment('o1');
+    expect(off.lane.captureAsked).toEqual([]);
+    expect(off.members.addConfirmedVisitFace).not.toHaveBeenCalled();
   });
 
   it('tells fusion the payer already has a face when the ledger lists one', async () => {
@@ -242,7 +277,7 @@ describe('Checkout payment: fusion decisions', () => {
 
   it('answers a duplicate payment as such, without fusion or a till event', async () => {
     const h = harness({ duplicate: true });
-    h.lane.decision = { kind: 'confirmed', memberId: PAYER.memberId };
+    h.lane.decision = { kind: 'confirmed', trackId: 'track-1', memberId: PAYER.memberId };
     const out = await h.payment('o1');
     expect(out.face).toBe('duplicate');
     expect(out.duplicate).toBe(true);

@@ -8,7 +8,7 @@ import type { FaceAnalyzer } from '../../src/vision/faceAnalyzer.js';
 import type { FaceQuality, QualityReason } from '../../src/vision/faceQuality.js';
 import type { Box } from '../../src/vision/visionTypes.js';
 
-const POLICY: MatchPolicy = { matchThreshold: 0.5, matchMarginMin: 0.05 };
+const POLICY: MatchPolicy = { thresholdFor: () => 0.5, matchMarginMin: 0.05 };
 const TIMINGS = { decode: 1, detect: 2, landmarks: 3, descriptor: 4 };
 
 /** A descriptor whose first number names it, so the fake gallery can answer per face. */

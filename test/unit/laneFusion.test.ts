@@ -306,6 +306,7 @@ describe('LaneFusion', () => {
     const fusion = newFusion(lane);
     expect(scanAndPay(fusion, { memberId: 'alice', memberWasCreated: false, memberHasFace: true })).toEqual({
       kind: 'confirmed',
+      trackId: 't1',
       memberId: 'alice',
     });
   });
@@ -396,7 +397,7 @@ describe('LaneFusion over the real lane tracker', () => {
   const unknown: MatchDecision = { kind: 'unknown', reason: 'too-far', distance: 0.9 };
 
   it('counts frames per track, links the steady face and hands out a copy of its descriptor', () => {
-    const tracker = new LaneTracker({ lane: 'lane-1', options: { ...defaultSettings.tracker, matchThreshold: 0.5 }, decide: () => unknown });
+    const tracker = new LaneTracker({ lane: 'lane-1', options: defaultSettings.tracker, decide: () => unknown });
     const fusion = new LaneFusion({ options: SHIPPED_OPTIONS, tracksAt: (nowMs, windowMs) => tracker.presentTracksWithFrames(nowMs, windowMs) });
     const steady = square(200, 200, 200);
     for (let t = 9000; t <= 13_000; t += 100) {

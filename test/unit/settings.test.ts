@@ -16,18 +16,18 @@ describe('settings', () => {
   it('runs on the defaults with nothing configured', () => {
     const s = loadSettings({ configDir: configDir(), env: {} });
     expect(s.dataDir).toBe('data');
-    expect(s.matching).toEqual({ matchThreshold: 0.55, matchMarginMin: 0.1, facesTooAlikeDistance: 0.15 });
+    expect(s.matching).toEqual({ matchMarginMin: 0.1, falseNamingPerVisit: 0.0001, minNameableTrueAcceptRate: 0.5, facesTooAlikeDistance: 0.15, facesPerMemberMax: 5 });
     expect(s.vision.enrollGate.minFaceSizePx).toBeGreaterThan(s.vision.liveGate.minFaceSizePx);
   });
 
   it('layers local.json, then MEMBERLENS_* variables, then overrides', () => {
-    const dir = configDir({ matching: { matchThreshold: 0.5 }, vision: { liveGate: { maxYawDeg: 25 } } });
+    const dir = configDir({ matching: { falseNamingPerVisit: 0.00001 }, vision: { liveGate: { maxYawDeg: 25 } } });
     const s = loadSettings({
       configDir: dir,
       env: { MEMBERLENS_MATCHING__MATCH_MARGIN_MIN: '0.2', MEMBERLENS_VISION__BACKEND: 'cpu', MEMBERLENS_FACE_KEY: 'x' },
       overrides: { dataDir: '/srv/memberlens' },
     });
-    expect(s.matching).toEqual({ matchThreshold: 0.5, matchMarginMin: 0.2, facesTooAlikeDistance: 0.15 });
+    expect(s.matching).toEqual({ falseNamingPerVisit: 0.00001, matchMarginMin: 0.2, minNameableTrueAcceptRate: 0.5, facesTooAlikeDistance: 0.15, facesPerMemberMax: 5 });
     expect(s.vision.liveGate.maxYawDeg).toBe(25);
     expect(s.vision.liveGate.minFaceSizePx).toBe(48);
     expect(s.vision.backend).toBe('cpu');
@@ -35,7 +35,7 @@ describe('settings', () => {
   });
 
   it('reports every bad key of a file in one error', () => {
-    const dir = configDir({ matching: { matchThreshold: 'loose', matchMarginMin: -1 }, vision: { backend: 'gpu' }, colour: 'red' });
+    const dir = configDir({ matching: { falseNamingPerVisit: 'loose', matchMarginMin: -1 }, vision: { backend: 'gpu' }, colour: 'red' });
     let error: unknown;
     try {
       loadSettings({ configDir: dir, env: { MEMBERLENS_NO_SUCH: '1' } });
@@ -44,7 +44,7 @@ describe('settings', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    for (const part of ['matching.matchThreshold', 'matching.matchMarginMin', 'vision.backend', 'colour', 'MEMBERLENS_NO_SUCH']) {
+    for (const part of ['matching.falseNamingPerVisit', 'matching.matchMarginMin', 'vision.backend', 'colour', 'MEMBERLENS_NO_SUCH']) {
       expect(message).toContain(part);
     }
     expect(message).toMatch(/5 problems/);

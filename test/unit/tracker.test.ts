@@ -28,14 +28,14 @@ function descriptor(who: number, farOffset = 0): Float32Array {
 function fakeDecide(d: Float32Array): MatchDecision {
   const memberId = WHO[Math.round(d[0]! * 10)];
   if (memberId === undefined || memberId === '') return { kind: 'unknown', reason: 'too-far', distance: 0.75 };
-  return { kind: 'member', memberId, faceId: `${memberId}-1`, distance: MATCH_DISTANCE, margin: 0.5 };
+  return { kind: 'member', memberId, faceId: `${memberId}-1`, distance: MATCH_DISTANCE, margin: 0.5, threshold: MATCH_THRESHOLD };
 }
 
 function newTracker(options: Partial<TrackerOptions> = {}): { tracker: LaneTracker; decideCalls: () => number } {
   let calls = 0;
   const tracker = new LaneTracker({
     lane: 'lane-1',
-    options: { ...defaultSettings.tracker, matchThreshold: MATCH_THRESHOLD, ...options },
+    options: { ...defaultSettings.tracker, ...options },
     decide: (d) => {
       calls++;
       return fakeDecide(d);
@@ -277,7 +277,7 @@ describe('enrollment captures', () => {
   it('keeps the latest enrollment-grade descriptor of a track, counts such frames, and wipes it when the track ends', () => {
     const tracker = new LaneTracker({
       lane: 'lane-1',
-      options: { ...defaultSettings.tracker, matchThreshold: MATCH_THRESHOLD, trackTimeoutMs: 1000 },
+      options: { ...defaultSettings.tracker, trackTimeoutMs: 1000 },
       decide: fakeDecide,
       // The stand-in gate: element 2 set means the frame passed the enrollment gate.
       isEnrollable: (f) => (f.descriptor?.[2] ?? 0) > 0,
@@ -301,5 +301,25 @@ describe('enrollment captures', () => {
     tracker.expire(5000);
     expect(tracker.enrollCaptureOf(trackId!)).toBeUndefined();
     expect(tracker.heldDescriptorCount()).toBe(0);
+  });
+
+  it('casts no vote for a face too small to name: someone walking up is named only once close enough', () => {
+    const SMALLEST_NAMED_PX = 100;
+    const tracker = new LaneTracker({
+      lane: 'lane-1',
+      options: defaultSettings.tracker,
+      decide: (d, facePx) => (facePx < SMALLEST_NAMED_PX ? { kind: 'unknown', reason: 'too-small', distance: 0.25 } : fakeDecide(d)),
+    });
+    const events: TrackerEvent[] = [];
+    // A stranger and Alice far away for 20 frames each: neither unknown nor named.
+    for (let i = 0; i < 20; i++) events.push(...tracker.update([face(box(40, 100, 60), STRANGER), face(box(400, 100, 60), ALICE)], i * 100));
+    expect(events).toEqual([]);
+    // Both walk up (same place, growing face): each is decided on the frames large enough to name.
+    for (let i = 20; i < 26; i++) {
+      const size = 60 + (i - 19) * 10;
+      events.push(...tracker.update([face(box(40, 100, size), STRANGER), face(box(400, 100, size), ALICE)], i * 100));
+    }
+    expect(ofType(events, 'recognized').map((e) => e.memberId)).toEqual(['alice']);
+    expect(ofType(events, 'unknown')).toHaveLength(1);
   });
 });

@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { heldOutPeople, londonPhoto } from '../../scripts/calibration/labelledSets.js';
+import { tillCameraFrame } from '../../scripts/calibration/tillCamera.js';
+import { pushFrame, waitUntil } from '../support/frames.js';
+import { bearer, postJson, startTestApp, type TestApp } from '../support/testApp.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const MEMBERS = 10;
+const STRANGERS = 3;
+/** From across the shop to the counter: crop sides in a 640×480 frame (faces of about 48 to 150 px). */
+const WALK_UP_CROP_PX = [56, 64, 72, 80, 92, 104, 116, 130, 150, 170, 200, 200];
+const FRAME_INTERVAL_MS = 300;
+
+/**
+ * A stranger walking up to the counter is never named, over the whole walk-up with the
+ * tracker's votes, while a member walking up the same way is: held-out London faces (never
+ * in the calibration), grey and noisy as a cheap till camera sees them.
+ */
+describe('a walk-up at the till', () => {
+  let service: TestApp;
+  let till: Socket;
+  const events: { name: string; payload: any }[] = [];
+  const people = heldOutPeople();
+  const memberIds = new Map<string, string>();
+
+  beforeAll(async () => {
+    service = await startTestApp('walk-up', { inference: { workers: 2 } });
+    for (const person of people.slice(0, MEMBERS)) {
+      const created = await postJson(`${service.app.url}/api/members`, service.tokens.admin, { name: `London ${person}` });
+      const photo = await sharp(readFileSync(londonPhoto(person, 'neutral_front'))).resize(240).jpeg({ quality: 92 }).toBuffer();
+      const face = await fetch(`${service.app.url}/api/members/${created.body.id}/faces?consentMethod=written&staff=test`, {
+        method: 'POST',
+        headers: { ...bearer(service.tokens.admin), 'content-type': 'image/jpeg' },
+        body: new Uint8Array(photo),
+      });
+      expect(face.status).toBe(201);
+      memberIds.set(person, created.body.id);
+    }
+    till = io(`${service.app.url}/till`, { auth: { token: service.tokens.till, lane: 'lane1' }, transports: ['websocket'] });
+    till.onAny((name: string, payload: unknown, ack?: unknown) => {
+      if (name !== 'session:mark') events.push({ name, payload });
+      if (typeof ack === 'function') ack();
+    });
+    await new Promise<void>((r) => till.once('connect', () => r()));
+  });
+
+  afterAll(async () => {
+    till?.close();
+    await service?.stop();
+  });
+
+  async function walkUp(person: string, seed: number): Promise<void> {
+    const photo = readFileSync(londonPhoto(person, 'smiling_front'));
+    for (const [i, cropPx] of WALK_UP_CROP_PX.entries()) {
+      const res = await pushFrame(service.app.url, 'lane1', service.tokens.device, await tillCameraFrame(photo, cropPx, 'grey-noisy', seed + i));
+      expect(res.status).toBe(202);
+      await sleep(FRAME_INTERVAL_MS);
+    }
+    // Gone: the track ends before the next person walks up.
+    await sleep(2_000);
+  }
+
+  it('never names a stranger', async () => {
+    for (const [k, person] of people.slice(MEMBERS, MEMBERS + STRANGERS).entries()) await walkUp(person, 1000 * k);
+    expect(events.filter((e) => e.name === 'member:recognized')).toEqual([]);
+    expect(events.filter((e) => e.name === 'face:unknown').length).toBeGreaterThanOrEqual(STRANGERS);
+  });
+
+  it('names a member walking up the same way once their face is close enough', async () => {
+    const person = people[0]!;
+    await walkUp(person, 77);
+    await waitUntil(() => events.some((e) => e.name === 'member:recognized'), 'the member named', 10_000);
+    expect(events.filter((e) => e.name === 'member:recognized').map((e) => e.payload.memberId)).toEqual([memberIds.get(person)]);
+  });
+});
