@@ -14,12 +14,14 @@ import { LocalFakePaymentProvider, NoPaymentProvider } from './fusion/paymentPro
 import { Lane } from './lanes/lane.js';
 import { laneDirectory } from './lanes/laneDirectory.js';
 import type { IssuedToken } from './ledger/index.js';
+import { loadMatchCalibration } from './matching/matchCalibration.js';
 import { decideMatch } from './matching/matcher.js';
 import { TillGateway } from './push/tillGateway.js';
 import type { TillMessage } from './push/tillNotifier.js';
 import { memberServiceOf, openRecognitionCore, type RecognitionCore } from './recognitionCore.js';
 import { FaceCoverageService } from './services/faceCoverage.js';
 import { MembershipService } from './services/membershipService.js';
+import { operatingPointView } from './services/recognitionHealth.js';
 import { RecognitionReporter } from './services/recognitionReporter.js';
 import { AuditPurgeStage } from './stages/auditPurgeStage.js';
 import { BackupStage } from './stages/backupStage.js';
@@ -153,6 +155,8 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
   const loadWatch = new LoadWatchStage({ shedLoadAboveLagMs: settings.server.shedLoadAboveLagMs, metrics, log });
   const { loadShedding } = loadWatch;
   const startedAt = Date.now();
+  // Only where the thresholds come from; the core keeps the measurements themselves.
+  const calibration = loadMatchCalibration().source;
   const adminApp = createAdminApp({
     log: childLogger(root, 'http'),
     checkoutRoutes: checkoutRoutes({
@@ -169,6 +173,15 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
     store,
     members,
     faceCoverage: new FaceCoverageService({ faces: store.faces, facesTooAlikeDistance: settings.matching.facesTooAlikeDistance }),
+    recognition: () =>
+      operatingPointView({
+        operatingPoint: core.operatingPoint,
+        membersWithFaces: gallery.memberCount,
+        calibration,
+        matching: settings.matching,
+        fusion: [...lanes.values()].map((lane) => lane.fusionStats()),
+        sinceMs: startedAt,
+      }),
     lanes: directory,
     health: () => ({
       uptimeS: Math.round((Date.now() - startedAt) / 1000),

@@ -9,12 +9,14 @@ import type { LaneDirectory } from '../lanes/laneDirectory.js';
 import type { EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
 import type { FaceCoverageService } from '../services/faceCoverage.js';
 import type { MemberService } from '../services/memberService.js';
+import type { OperatingPointView } from '../services/recognitionHealth.js';
 import { auditRoutes } from './auditRoutes.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError, errorHandler } from './httpErrors.js';
 import { shedWhenBusy, type LoadShedding } from './loadShedding.js';
 import { recordAdminLogins } from './loginAudit.js';
 import { perMinuteLimit } from './rateLimits.js';
+import { recognitionRoutes } from './recognitionRoutes.js';
 import { consentFields, fromLaneInput, listQuery, memberInput } from './requestSchemas.js';
 import { assertRoutesDeclared } from './routeRoles.js';
 
@@ -28,6 +30,8 @@ export interface AdminAppDeps {
   members: MemberService;
   /** Whether a member's enrolled faces are enough to name them. */
   faceCoverage: Pick<FaceCoverageService, 'faceCoverage'>;
+  /** The match thresholds now and the member visits left unknown, for the admin page. */
+  recognition: () => OperatingPointView;
   lanes: LaneDirectory;
   health: () => Record<string, unknown>;
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -156,6 +160,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
 
   app.use(deps.checkoutRoutes);
   app.use(auditRoutes({ store, allow, auditRetentionDays: deps.security.auditRetentionDays }));
+  app.use(recognitionRoutes({ allow, recognition: deps.recognition }));
 
   app.get('/api/lanes', allow('GET /api/lanes'), (_req, res) => {
     res.json({ lanes: lanes.list() });

@@ -31,6 +31,7 @@ export const ROUTE_ROLES = {
   'GET /api/reviews': ['admin'],
   'GET /api/audit.csv': ['admin'],
   'GET /api/audit/retention': ['admin'],
+  'GET /api/recognition/operating-point': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type RouteKey = keyof typeof ROUTE_ROLES;

@@ -30,6 +30,24 @@ export interface FaceCoverage {
   message: string | null;
 }
 
+/**
+ * Mirrors `OperatingPointView` in src/services/recognitionHealth.ts, which cannot be imported
+ * here because it pulls in the matching code: `GET /api/recognition/operating-point`.
+ */
+export interface OperatingPointView {
+  membersWithFaces: number;
+  /** Chance that a stranger's visit is named as some member. */
+  falseNamingPerVisit: number;
+  pairFalseAcceptRate: number;
+  /** Null: no face size is named at all. */
+  smallestNamedFacePx: number | null;
+  /** Smallest faces first; a null threshold means faces that size are not named. */
+  buckets: { facePxMin: number; facePxMax: number; threshold: number | null; expectedTrueAcceptRate: number }[];
+  /** Payments by members with an enrolled face since the service started (`since`, ISO time). */
+  memberVisitsUnknown: { confirmed: number; unknown: number; share: number | null; since: string };
+  calibration: { sets: string[]; conditions: string[]; generatedAt: string };
+}
+
 /** `DELETE /api/members/:id/consent`. */
 export interface ConsentWithdrawal {
   memberId: string;
@@ -173,6 +191,10 @@ export class AdminApi {
       throw new NetworkError(err instanceof Error ? err.message : String(err));
     }
     return { blob, filename: attachmentName(response.headers.get('content-disposition')) ?? 'memberlens-audit.csv' };
+  }
+
+  operatingPoint(): Promise<OperatingPointView> {
+    return this.call('GET', '/api/recognition/operating-point');
   }
 
   async lanes(): Promise<LaneView[]> {

@@ -4,6 +4,7 @@ import { AdminApi, type Member } from './adminApi.js';
 import { Feedback } from './feedback.js';
 import { LanesPanel } from './lanesPanel.js';
 import { MemberDetailPanel } from './memberDetail.js';
+import { OperatingPointPanel } from './operatingPointPanel.js';
 import { ReviewsPanel } from './reviewsPanel.js';
 
 // sessionStorage, not localStorage: the admin token should not outlive the browser tab on a shared PC.
@@ -29,6 +30,7 @@ const feedback = new Feedback(() => signOut());
 const detail = new MemberDetailPanel(currentApi, feedback, () => void loadMembers());
 const lanes = new LanesPanel((list) => detail.setLanes(list));
 const reviews = new ReviewsPanel(currentApi, feedback, (memberId) => void openMember(memberId));
+const recognition = new OperatingPointPanel(currentApi, feedback);
 
 function currentApi(): AdminApi {
   if (!api) throw new Error('Not signed in.');
@@ -51,7 +53,7 @@ async function signIn(token: string): Promise<void> {
     lanes.show(laneList);
     clearInterval(lanesTimer);
     lanesTimer = setInterval(() => void refreshLanes(), LANES_REFRESH_MS);
-    await Promise.all([loadMembers(), reviews.refresh()]);
+    await Promise.all([loadMembers(), reviews.refresh(), recognition.refresh()]);
   } catch (err) {
     showLogin();
     feedback.error(err);
@@ -64,6 +66,7 @@ function signOut(): void {
   clearInterval(lanesTimer);
   detail.clear();
   reviews.clear();
+  recognition.clear();
   memberList.replaceChildren();
   showLogin();
   feedback.clear();
@@ -180,6 +183,7 @@ onLanguageChange(() => {
   detail.render();
   lanes.render();
   reviews.render();
+  recognition.render();
 });
 
 const stored = sessionStorage.getItem(TOKEN_KEY);

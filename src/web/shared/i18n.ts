@@ -172,6 +172,26 @@ const zhCN = {
   'admin.reviews.openPayer': '查看付款会员',
   'admin.faces.warning.single-face': '只有一张照片：请再从其他日期或角度补录一两张，会员才能被稳定认出。',
   'admin.faces.warning.faces-too-alike': '已录入的人脸几乎是同一张照片：请再从其他日期或角度补录一两张，会员才能被稳定认出。',
+  'admin.recognition.title': '识别设置',
+  'admin.recognition.refresh': '刷新',
+  'admin.recognition.members': '已录入人脸的会员',
+  'admin.recognition.budget': '陌生人被误认的上限',
+  'admin.recognition.budgetValue': '每 {visits} 次到店至多 1 次',
+  'admin.recognition.smallestFace': '可识别的最小人脸',
+  'admin.recognition.facePx': '{px} 像素',
+  'admin.recognition.noFaceNamed': '任何大小的人脸都不识别',
+  'admin.recognition.faceSize': '人脸宽度',
+  'admin.recognition.threshold': '匹配阈值',
+  'admin.recognition.expectedNamed': '预计认出的会员',
+  'admin.recognition.bucketRange': '{min}–{max} 像素',
+  'admin.recognition.bucketFrom': '≥ {min} 像素',
+  'admin.recognition.notNamed': '不识别',
+  'admin.recognition.bucketsNote': '人脸越小，不同的人越容易相似，阈值随之收紧；会员越多，阈值也越严。',
+  'admin.recognition.unknownTitle': '会员到店未被认出',
+  'admin.recognition.unknownShare': '{share}（{total} 次中 {unknown} 次）',
+  'admin.recognition.unknownNote': '自服务启动（{since}）以来，已录入人脸的会员付款时，收银台前的人脸未被认出为本人的比例。',
+  'admin.recognition.unknownEmpty': '自服务启动（{since}）以来，还没有已录入人脸的会员付款。',
+  'admin.recognition.calibration': '校准数据：{sets}；条件：{conditions}；生成于 {when}',
   'admin.audit.export': '导出处理记录',
   'admin.audit.exported': '处理记录已导出：{file}',
   'admin.error.network': '无法连接服务：{message}',
@@ -346,6 +366,26 @@ const en: Record<MessageKey, string> = {
   'admin.reviews.openPayer': 'Open paying member',
   'admin.faces.warning.single-face': 'One photo: add one or two more from another day or angle so the member is named reliably.',
   'admin.faces.warning.faces-too-alike': 'The faces are nearly the same photo: add one or two from another day or angle so the member is named reliably.',
+  'admin.recognition.title': 'Recognition',
+  'admin.recognition.refresh': 'Refresh',
+  'admin.recognition.members': 'Members with faces',
+  'admin.recognition.budget': 'Strangers named as a member',
+  'admin.recognition.budgetValue': 'at most 1 in {visits} visits',
+  'admin.recognition.smallestFace': 'Smallest face named',
+  'admin.recognition.facePx': '{px} px',
+  'admin.recognition.noFaceNamed': 'No face size is named',
+  'admin.recognition.faceSize': 'Face width',
+  'admin.recognition.threshold': 'Match threshold',
+  'admin.recognition.expectedNamed': 'Members expected named',
+  'admin.recognition.bucketRange': '{min}–{max} px',
+  'admin.recognition.bucketFrom': '≥ {min} px',
+  'admin.recognition.notNamed': 'not named',
+  'admin.recognition.bucketsNote': 'The smaller the face, the more alike different people look, so the threshold tightens; more members tighten it too.',
+  'admin.recognition.unknownTitle': 'Members’ visits that stayed unknown',
+  'admin.recognition.unknownShare': '{share} ({unknown} of {total} visits)',
+  'admin.recognition.unknownNote': 'Since the service started ({since}): payments by members with an enrolled face where the face at the scanner was not named as them.',
+  'admin.recognition.unknownEmpty': 'No member with an enrolled face has paid since the service started ({since}).',
+  'admin.recognition.calibration': 'Calibrated on {sets}; conditions: {conditions}; made {when}',
   'admin.audit.export': 'Export processing log',
   'admin.audit.exported': 'Processing log exported: {file}',
   'admin.error.network': 'Cannot reach the service: {message}',
@@ -436,6 +476,11 @@ export function formatCount(n: number): string {
 
 export function formatPercent(fraction: number): string {
   return `${Math.round(fraction * 100)}%`;
+}
+
+/** A share with one decimal, e.g. 0.875 → 87.5%. */
+export function formatShare(fraction: number): string {
+  return new Intl.NumberFormat(current, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(fraction);
 }
 
 export function formatTime(at: Date): string {
