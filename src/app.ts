@@ -14,7 +14,6 @@ import { LocalFakePaymentProvider, NoPaymentProvider } from './fusion/paymentPro
 import { Lane } from './lanes/lane.js';
 import { laneDirectory } from './lanes/laneDirectory.js';
 import type { IssuedToken } from './ledger/index.js';
-import { loadMatchCalibration } from './matching/matchCalibration.js';
 import { decideMatch } from './matching/matcher.js';
 import { TillGateway } from './push/tillGateway.js';
 import type { TillMessage } from './push/tillNotifier.js';
@@ -155,8 +154,6 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
   const loadWatch = new LoadWatchStage({ shedLoadAboveLagMs: settings.server.shedLoadAboveLagMs, metrics, log });
   const { loadShedding } = loadWatch;
   const startedAt = Date.now();
-  // Only where the thresholds come from; the core keeps the measurements themselves.
-  const calibration = loadMatchCalibration().source;
   const adminApp = createAdminApp({
     log: childLogger(root, 'http'),
     checkoutRoutes: checkoutRoutes({
@@ -177,7 +174,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       operatingPointView({
         operatingPoint: core.operatingPoint,
         membersWithFaces: gallery.memberCount,
-        calibration,
+        calibration: core.calibrationSource,
         matching: settings.matching,
         fusion: [...lanes.values()].map((lane) => lane.fusionStats()),
         sinceMs: startedAt,

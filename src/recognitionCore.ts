@@ -12,7 +12,7 @@ import { NO_TILLS, type TillNotifier } from './push/tillNotifier.js';
 import { MemberService } from './services/memberService.js';
 import { loadMatchCalibration } from './matching/matchCalibration.js';
 import type { MatchPolicy } from './matching/matcher.js';
-import { OperatingPoint } from './matching/operatingPoint.js';
+import { OperatingPoint, type Calibration } from './matching/operatingPoint.js';
 
 /** A face analyzer with the name of the TensorFlow.js backend it runs on. */
 export type BackedAnalyzer = FaceAnalyzer & { readonly backend: string };
@@ -25,6 +25,8 @@ export interface RecognitionCore {
   identification: Identification;
   /** The match threshold per face size for the gallery as it is now, from the calibration and the false-naming budget. */
   operatingPoint: OperatingPoint;
+  /** Where the calibration behind the operating point came from, for the admin page. */
+  calibrationSource: Calibration['source'];
   /** What every decision applies: the operating point's thresholds and the margin. */
   matchPolicy: MatchPolicy;
   /** Signs member QR codes; derived from the device key, which is read once. */
@@ -114,11 +116,13 @@ export async function openRecognitionCore(
       { faces: gallery.size, members: gallery.memberCount, kernel: gallery.kernel, kernelFallback: gallery.kernelFallbackReason },
       'gallery loaded',
     );
-    const operatingPoint = new OperatingPoint(loadMatchCalibration(), settings.matching, () => gallery.memberCount);
+    const calibration = loadMatchCalibration();
+    const operatingPoint = new OperatingPoint(calibration, settings.matching, () => gallery.memberCount);
     const policy: MatchPolicy = { matchMarginMin: settings.matching.matchMarginMin, thresholdFor: (facePx) => operatingPoint.thresholdFor(facePx) };
     const analyzer = await createAnalyzer();
     return {
       operatingPoint,
+      calibrationSource: calibration.source,
       matchPolicy: policy,
       analyzer,
       store,
