@@ -271,6 +271,34 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    segments: z
+      .object({
+        recentDays: z.number().int().min(1).default(30)
+          .describe('RFM recency: a member whose last purchase is at most this many whole days ago is recent (R high); loyal members must be this recent too'),
+        frequentPurchases: z.number().int().min(1).default(3)
+          .describe('RFM frequency: at least this many purchases (orders not wholly refunded) in the last 365 days is frequent (F high)'),
+        valuableSpendYuan: z.number().min(0).default(500)
+          .describe('RFM monetary: net spend in the last 365 days (payments and stored value spent, minus refunds) of at least this many yuan is valuable (M high)'),
+        useStoreMedians: z.boolean().default(false)
+          .describe('Split R, F and M at the medians of this store\'s members who bought in the last 365 days instead of recentDays, frequentPurchases and valuableSpendYuan; the medians are taken by each full recompute'),
+        newMemberDays: z.number().int().min(0).default(30)
+          .describe('A member who joined at most this many whole days ago with at most one purchase is new'),
+        loyalPurchasesIn90Days: z.number().int().min(1).default(3)
+          .describe('A recent member (recentDays) with at least this many purchases in the last 90 days is loyal'),
+        dormantAfterDays: z.number().int().min(1).default(60)
+          .describe('A member whose last purchase (or joining, without one) is more than this many whole days ago is dormant'),
+        lostAfterDays: z.number().int().min(1).default(180)
+          .describe('A member whose last purchase (or joining, without one) is more than this many whole days ago is lost; must exceed dormantAfterDays'),
+        recomputeEveryHours: z.number().min(1).max(24 * 7).default(24)
+          .describe('Every member\'s lifecycle and RFM segment are recomputed at start and then this often, since days pass without purchases; a member\'s own ledger change recomputes them at once'),
+        recomputeBatchMembers: z.number().int().min(1).max(100_000).default(500)
+          .describe('Members recomputed per transaction in the full recompute; between batches the service answers other requests'),
+        maxTagsPerMember: z.number().int().min(1).max(1000).default(20)
+          .describe('Most tags an admin may put on one member (POST /api/members/:id/tags)'),
+      })
+      .strict()
+      .refine((s) => s.lostAfterDays > s.dormantAfterDays, { message: 'segments.lostAfterDays must be greater than segments.dormantAfterDays', path: ['lostAfterDays'] })
+      .prefault({}),
     security: z
       .object({
         enrollPerMinute: z.number().int().min(1).default(30)
@@ -294,4 +322,5 @@ export type QualityGate = Settings['vision']['enrollGate'];
 export type VisionSettings = Settings['vision'];
 export type MatchingSettings = Settings['matching'];
 export type MembershipSettings = Settings['membership'];
+export type SegmentSettings = Settings['segments'];
 export type LaneSettings = Settings['lanes'][number];
