@@ -22,6 +22,7 @@ import { FaceCoverageService } from './services/faceCoverage.js';
 import { MembershipService } from './services/membershipService.js';
 import { operatingPointView } from './services/recognitionHealth.js';
 import { RecognitionReporter } from './services/recognitionReporter.js';
+import { SegmentService } from './services/segmentService.js';
 import { AuditPurgeStage } from './stages/auditPurgeStage.js';
 import { BackupStage } from './stages/backupStage.js';
 import { DemoSeedStage } from './stages/demoSeedStage.js';
@@ -30,6 +31,7 @@ import { HttpServerStage } from './stages/httpServerStage.js';
 import { LoadWatchStage } from './stages/loadWatchStage.js';
 import { MemberChangesStage } from './stages/memberChangesStage.js';
 import { MembershipJobsStage } from './stages/membershipJobsStage.js';
+import { SegmentsStage } from './stages/segmentsStage.js';
 import { InferencePool } from './vision/inferencePool.js';
 
 export interface RunningApp {
@@ -112,7 +114,8 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       for (const lane of lanes.values()) lane.tracker.forgetMember(memberId);
     },
   });
-  const membership = new MembershipService({ store, members, till: gateway });
+  const segments = new SegmentService({ store, settings: settings.segments, log: childLogger(root, 'segments') });
+  const membership = new MembershipService({ store, members, till: gateway, segments });
   const reporter = new RecognitionReporter({ store, members, metrics, till: gateway });
   const checkout = new Checkout({
     store,
@@ -203,6 +206,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       new DemoSeedStage({ folder: settings.demo.seedFolder, store, members, log }),
       ...(settings.backup.intervalHours > 0 ? [new BackupStage({ store, backup: settings.backup, dataDir: settings.dataDir, log })] : []),
       new MembershipJobsStage({ membership, log }),
+      new SegmentsStage({ segments, everyHours: settings.segments.recomputeEveryHours, log }),
       new AuditPurgeStage({ store, auditRetentionDays: settings.security.auditRetentionDays, log }),
       new MemberChangesStage({ store, members, everyMs: settings.storage.followChangesEveryMs, log }),
       loadWatch,

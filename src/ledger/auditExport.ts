@@ -23,7 +23,8 @@ export function auditCsvRow(entry: AuditEntry): string {
   return `${fields.map(csvField).join(',')}\r\n`;
 }
 
-function csvField(value: string): string {
+/** One CSV cell: RFC 4180 quoting, and a leading ' where a spreadsheet would take the text for a formula. */
+export function csvField(value: string): string {
   const text = FORMULA_START.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }

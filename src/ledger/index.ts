@@ -12,7 +12,7 @@ export type { MemberRepository, CreateMemberInput, ListMembersQuery } from './me
 export type { FaceRepository, AddFaceInput } from './faceRepository.js';
 export type { ConsentRepository, ConsentWithdrawal, GrantConsentInput } from './consentRepository.js';
 export type { AuditLog, AuditListQuery, AuditPageQuery, AuditRecordInput } from './auditLog.js';
-export { AUDIT_CSV_HEADER, auditCsvRow } from './auditExport.js';
+export { AUDIT_CSV_HEADER, auditCsvRow, csvField } from './auditExport.js';
 export { loadFaceKey, FACE_KEY_ENV, type LoadFaceKeyOptions } from './faceKey.js';
 export { LedgerError, type LedgerErrorCode } from './ledgerErrors.js';
 export type * from './types.js';
@@ -41,3 +41,11 @@ export { TokenRepository, ROLES, type Role, type ApiToken, type IssuedToken } fr
 export { backupFileName, listBackups, restoreBackup, rotateBackups, verifyBackup } from './backups.js';
 export type { MigrationBackup, MigrationBackupOptions } from './database.js';
 export type { InactiveMember } from './memberActivity.js';
+export type {
+  SegmentRepository,
+  MemberPurchaseFacts,
+  FactWindows,
+  StoredSegment,
+  SegmentExportRow,
+  SegmentFilter,
+} from './segmentRepository.js';

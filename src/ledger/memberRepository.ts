@@ -2,6 +2,7 @@ import { freeTextProblem } from '../core/freeText.js';
 import type { SqliteDatabase } from './database.js';
 import { newMemberId } from './ids.js';
 import { LedgerError } from './ledgerErrors.js';
+import { segmentConditions, type SegmentFilter } from './segmentRepository.js';
 import type { EpochMs, Member } from './types.js';
 
 export interface CreateMemberInput {
@@ -10,7 +11,7 @@ export interface CreateMemberInput {
   phone?: string | null;
 }
 
-export interface ListMembersQuery {
+export interface ListMembersQuery extends SegmentFilter {
   /** Digits match a phone prefix; anything else matches part of the name. */
   query?: string;
   limit: number;
@@ -39,11 +40,15 @@ export class MemberRepository {
   readonly #listByPhonePrefix;
   readonly #delete;
   readonly #count;
+  readonly #db: SqliteDatabase;
+  /** Statements for lists filtered by segment or tag, one per combination of conditions. */
+  readonly #filtered = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
   constructor(
     db: SqliteDatabase,
     private readonly clock: () => EpochMs = Date.now,
   ) {
+    this.#db = db;
     this.#insert = db.prepare<[string, string, string | null, number, number]>(
       'INSERT INTO members (id, name, phone, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?)',
     );
@@ -92,10 +97,31 @@ export class MemberRepository {
     const limit = query.limit;
     const offset = query.offset ?? 0;
     const text = query.query?.trim() ?? '';
+    if (query.lifecycle !== undefined || query.rfm !== undefined || query.tag !== undefined) {
+      return this.#listFiltered(text, query, limit, offset);
+    }
     if (text === '') return this.#listAll.all(limit, offset).map(toMember);
     if (/^\d+$/.test(text)) return this.#listByPhonePrefix.all(`${text}*`, limit, offset).map(toMember);
-    const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    return this.#listByName.all(pattern, limit, offset).map(toMember);
+    return this.#listByName.all(likePattern(text), limit, offset).map(toMember);
+  }
+
+  #listFiltered(text: string, filter: SegmentFilter, limit: number, offset: number): Member[] {
+    const { where, params } = segmentConditions(filter);
+    const named: Record<string, string | number> = { ...params, limit, offset };
+    if (/^\d+$/.test(text)) {
+      where.unshift('m.phone GLOB @text');
+      named.text = `${text}*`;
+    } else if (text !== '') {
+      where.unshift("m.name LIKE @text ESCAPE '\\'");
+      named.text = likePattern(text);
+    }
+    const key = where.join(' AND ');
+    let statement = this.#filtered.get(key);
+    if (!statement) {
+      statement = this.#db.prepare(`SELECT ${COLUMNS} FROM members m WHERE ${key} ${ORDER} LIMIT @limit OFFSET @offset`);
+      this.#filtered.set(key, statement);
+    }
+    return (statement.all(named) as MemberRow[]).map(toMember);
   }
 
   /** Deletes the member; faces and consents go with it through ON DELETE CASCADE. */
@@ -106,6 +132,10 @@ export class MemberRepository {
   count(): number {
     return this.#count.get()?.n ?? 0;
   }
+}
+
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 function normalizePhone(phone: string | null | undefined): string | null {

@@ -10,6 +10,7 @@ import { MemberActivity } from './memberActivity.js';
 import { MemberRepository } from './memberRepository.js';
 import { MembershipLedger, type MembershipLedgerOptions } from './membershipLedger.js';
 import { derivePayerKeySecret } from './payerIdentity.js';
+import { SegmentRepository } from './segmentRepository.js';
 import { TokenRepository } from './tokenRepository.js';
 import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member } from './types.js';
 
@@ -72,6 +73,7 @@ export class MemberStore {
   readonly tokens: TokenRepository;
   readonly activity: MemberActivity;
   readonly membership: MembershipLedger;
+  readonly segments: SegmentRepository;
   readonly #db: SqliteDatabase;
   readonly #group: GroupCommit;
   #purgePending = false;
@@ -93,6 +95,7 @@ export class MemberStore {
     this.tokens = new TokenRepository(db, clock);
     this.activity = new MemberActivity(db);
     this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock }, membership);
+    this.segments = new SegmentRepository(db);
   }
 
   static open(opts: OpenMemberStoreOptions): MemberStore {

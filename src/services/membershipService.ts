@@ -1,6 +1,7 @@
 import type { DeductInput, MemberStore, PaymentResult, RechargeInput, RecordPaymentInput, RecordRefundInput, TierChange } from '../ledger/index.js';
 import type { TillNotifier } from '../push/tillNotifier.js';
 import type { MemberService, MemberView } from './memberService.js';
+import type { SegmentService } from './segmentService.js';
 
 /**
  * Payments, refunds, recharges and deductions: each is one group-committed ledger write, then
@@ -14,12 +15,14 @@ export class MembershipService {
       store: Pick<MemberStore, 'writeInGroup' | 'membership' | 'audit'>;
       members: Pick<MemberService, 'view'>;
       till: TillNotifier;
+      /** Recomputes the member's lifecycle and RFM segment after each ledger write. */
+      segments: Pick<SegmentService, 'recompute'>;
     },
   ) {}
 
   async recordPayment(input: RecordPaymentInput): Promise<{ result: PaymentResult; view: MemberView }> {
     const { store, till } = this.deps;
-    const result = await store.writeInGroup(() => store.membership.recordPayment(input));
+    const result = await this.write(() => store.membership.recordPayment(input));
     const view = this.deps.members.view(result.memberId)!;
     if (!result.duplicate && result.created) {
       till.toLane(input.lane, 'member:enrolled', { memberId: view.memberId, name: view.name, tier: view.tier, via: 'payment' });
@@ -30,20 +33,20 @@ export class MembershipService {
 
   async recordRefund(input: RecordRefundInput) {
     const { store } = this.deps;
-    return store.writeInGroup(() => store.membership.recordRefund(input));
+    return this.write(() => store.membership.recordRefund(input));
   }
 
   /** `lane`: the till where the member recharges, when known; else every till hears of a tier change. */
   async recharge(input: RechargeInput, lane?: string) {
     const { store } = this.deps;
-    const result = await store.writeInGroup(() => store.membership.recharge(input));
+    const result = await this.write(() => store.membership.recharge(input));
     this.tellTierChange(result.tierChange, lane);
     return result;
   }
 
   async deduct(input: DeductInput) {
     const { store } = this.deps;
-    return store.writeInGroup(() => store.membership.deduct(input));
+    return this.write(() => store.membership.deduct(input));
   }
 
   /**
@@ -72,6 +75,15 @@ export class MembershipService {
     const changes = membership.evaluateTierAtPeriodEnd();
     for (const change of changes) this.tellTierChange(change, undefined);
     return { pointsExpired: expired.pointsExpired, tierChanges: changes.length };
+  }
+
+  /** One ledger write in the next group commit, the member's segment recomputed in the same commit. */
+  private write<T extends { memberId: string }>(change: () => T): Promise<T> {
+    return this.deps.store.writeInGroup(() => {
+      const result = change();
+      this.deps.segments.recompute(result.memberId);
+      return result;
+    });
   }
 
   private tellTierChange(change: TierChange | null, lane: string | undefined): void {

@@ -88,6 +88,8 @@ describe('opening the database', () => {
       'faces',
       'ledger_entries',
       'member_balances',
+      'member_segments',
+      'member_tags',
       'member_tiers',
       'members',
       'payer_identities',
