@@ -182,6 +182,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
         fusion: [...lanes.values()].map((lane) => lane.fusionStats()),
         sinceMs: startedAt,
       }),
+    segments,
     lanes: directory,
     health: () => ({
       uptimeS: Math.round((Date.now() - startedAt) / 1000),

@@ -10,6 +10,7 @@ import type { EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
 import type { FaceCoverageService } from '../services/faceCoverage.js';
 import type { MemberService } from '../services/memberService.js';
 import type { OperatingPointView } from '../services/recognitionHealth.js';
+import type { SegmentService } from '../services/segmentService.js';
 import { auditRoutes } from './auditRoutes.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError, errorHandler } from './httpErrors.js';
@@ -19,6 +20,7 @@ import { perMinuteLimit } from './rateLimits.js';
 import { recognitionRoutes } from './recognitionRoutes.js';
 import { consentFields, fromLaneInput, listQuery, memberInput } from './requestSchemas.js';
 import { assertRoutesDeclared } from './routeRoles.js';
+import { segmentRoutes } from './segmentRoutes.js';
 
 export interface AdminAppDeps {
   log: Logger;
@@ -32,6 +34,8 @@ export interface AdminAppDeps {
   faceCoverage: Pick<FaceCoverageService, 'faceCoverage'>;
   /** The match thresholds now and the member visits left unknown, for the admin page. */
   recognition: () => OperatingPointView;
+  /** Members' lifecycle, RFM segment and tags. */
+  segments: SegmentService;
   lanes: LaneDirectory;
   health: () => Record<string, unknown>;
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -103,8 +107,10 @@ export function createAdminApp(deps: AdminAppDeps): Express {
   });
 
   app.get('/api/members', allow('GET /api/members'), (req, res) => {
-    const q = listQuery.parse(req.query);
-    res.json({ members: store.members.list({ query: q.query, limit: q.limit, offset: q.offset }), limit: q.limit, offset: q.offset });
+    const { query, limit, offset, lifecycle, rfm, tag } = listQuery.parse(req.query);
+    // Members who joined since the last full pass have no stored segment yet.
+    if (lifecycle !== undefined || rfm !== undefined) deps.segments.fillMissing();
+    res.json({ members: store.members.list({ query, limit, offset, lifecycle, rfm, tag }), limit, offset });
   });
 
   // Before /api/members/:id, which would otherwise take "inactive" for a member id.
@@ -124,6 +130,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
       faces: store.faces.listForMember(member.id),
       faceConsent: store.consents.activeFaceConsent(member.id) ?? null,
       faceCoverage: deps.faceCoverage.faceCoverage(member.id),
+      segment: deps.segments.segmentOf(member.id) ?? null,
     });
   });
 
@@ -161,6 +168,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
   app.use(deps.checkoutRoutes);
   app.use(auditRoutes({ store, allow, auditRetentionDays: deps.security.auditRetentionDays }));
   app.use(recognitionRoutes({ allow, recognition: deps.recognition }));
+  app.use(segmentRoutes({ allow, segments: deps.segments, json }));
 
   app.get('/api/lanes', allow('GET /api/lanes'), (_req, res) => {
     res.json({ lanes: lanes.list() });

@@ -95,7 +95,7 @@ function iso(ms: number): string {
 }
 
 /** Resolves when the socket wants more, or when it closed and never will. */
-async function drained(res: Response): Promise<void> {
+export async function drained(res: Response): Promise<void> {
   const done = new AbortController();
   try {
     await Promise.race([once(res, 'drain', { signal: done.signal }), once(res, 'close', { signal: done.signal })]);

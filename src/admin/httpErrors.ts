@@ -38,6 +38,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   'consent-request-not-found': 404,
   'enrolled-as-other-member': 409,
   'camera-stopped': 503,
+  'tag-not-found': 404,
+  'too-many-tags': 422,
 };
 
 // What busboy (under multer) throws for a multipart body it cannot read: the client's mistake.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { freeTextProblem } from '../core/freeText.js';
 import { PAYMENT_CHANNELS } from '../ledger/index.js';
+import { LIFECYCLES, RFM_SEGMENTS } from '../operations/segments.js';
 
 /**
  * Free text a person typed (a name, a staff name, a label, a lane id): no control or
@@ -27,10 +28,23 @@ export const memberInput = z.strictObject({
   phone: freeText({ min: 0, max: 20 }).optional().nullable(),
 });
 
+// Segments and tags (adminApp's member list, segmentRoutes).
+
+/** A tag an admin puts on a member by hand, e.g. "VIP" or "老客户". */
+const tag = freeText({ max: 32 });
+export const tagInput = z.strictObject({ tag });
+const segmentFilter = {
+  lifecycle: z.enum(LIFECYCLES).optional(),
+  rfm: z.enum(RFM_SEGMENTS).optional(),
+  tag: tag.optional(),
+};
+export const memberExportQuery = z.strictObject(segmentFilter);
+
 export const listQuery = z.object({
   query: freeText({ min: 0, max: 100 }).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
+  ...segmentFilter,
 });
 
 export const consentFields = z.object({

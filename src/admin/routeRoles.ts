@@ -32,6 +32,9 @@ export const ROUTE_ROLES = {
   'GET /api/audit.csv': ['admin'],
   'GET /api/audit/retention': ['admin'],
   'GET /api/recognition/operating-point': ['admin'],
+  'POST /api/members/:id/tags': ['admin'],
+  'DELETE /api/members/:id/tags/:tag': ['admin'],
+  'GET /api/members.csv': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type RouteKey = keyof typeof ROUTE_ROLES;

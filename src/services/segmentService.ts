@@ -23,7 +23,7 @@ export interface MemberSegmentView {
 }
 
 export interface SegmentServiceDeps {
-  store: Pick<MemberStore, 'segments' | 'members' | 'inTransaction'>;
+  store: Pick<MemberStore, 'segments' | 'members' | 'inTransaction' | 'audit'>;
   settings: SegmentSettings;
   log: Logger;
   /** The ledger's clock in tests; Date.now in the service. */
@@ -153,6 +153,21 @@ export class SegmentService {
         throw new UserError(`Member ${memberId} has no tag "${tag}".`, 'tag-not-found');
       }
     });
+  }
+
+  /**
+   * Writes the export of the member list to the processing log before any row is read, so an
+   * export that breaks off is on record too; members without a stored segment are computed
+   * first. Returns the time of the entry. The tag itself stays out of the log: free text.
+   */
+  recordExport(actor: string, filter: SegmentFilter): number {
+    this.fillMissing();
+    const entry = this.deps.store.audit.record({
+      actor,
+      action: 'export',
+      details: { format: 'csv', what: 'members', lifecycle: filter.lifecycle ?? null, rfm: filter.rfm ?? null, byTag: filter.tag !== undefined },
+    });
+    return entry.atMs;
   }
 
   /** One page of the member export, members after `afterId` in id order. */

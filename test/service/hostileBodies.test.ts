@@ -103,6 +103,8 @@ describe('hostile request bodies on every write route', () => {
       body: () => ({ orderId: next('d'), amount: '0.01', confirmation: { method: 'till-confirm', staff: 'lin' } }),
       freeText: ['confirmation.staff'],
     },
+    'POST /api/members/:id/tags': { path: () => `/api/members/${memberId}/tags`, body: () => ({ tag: 'VIP' }), freeText: ['tag'] },
+    'DELETE /api/members/:id/tags/:tag': { path: () => `/api/members/${memberId}/tags/VIP`, body: () => ({}), freeText: [] },
     'POST /api/lanes/:lane/consents/:requestId': {
       path: () => '/api/lanes/lane1/consents/r-nobody',
       body: () => ({ answer: 'granted', staff: 'lin' }),
