@@ -9,6 +9,8 @@ import {
   type Calibration,
 } from '../../src/matching/operatingPoint.js';
 import { gaussian } from '../../scripts/calibration/tillCamera.js';
+import { settingsSchema } from '../../src/config/settingsSchema.js';
+import { loadMatchCalibration } from '../../src/matching/matchCalibration.js';
 
 /** Distances drawn from a normal distribution, as different people's roughly are. */
 function normalDistances(n: number, mean: number, sd: number, seed: number): number[] {
@@ -71,5 +73,22 @@ describe('operating point', () => {
     const large = summarizeBucket(64, 10_000, normalDistances(400, 0.35, 0.05, 7), normalDistances(20_000, 0.8, 0.07, 8));
     const point = new OperatingPoint(calibrationOf(small, large), { ...OPTIONS, minNameableTrueAcceptRate: 0 }, () => 10);
     expect(point.thresholdFor(50)!).toBeLessThanOrEqual(point.thresholdFor(100)!);
+  });
+
+  it('on the shipped calibration, accepts at most 1 in 10,000 different-person pairs at every face size the live gate admits', () => {
+    const calibration = loadMatchCalibration();
+    const live = settingsSchema.parse({});
+    expect(calibration.buckets[0]!.facePxMin).toBeLessThanOrEqual(live.vision.liveGate.minFaceSizePx);
+    for (const members of [1, 20, 1000]) {
+      const point = new OperatingPoint(calibration, live.matching, () => members);
+      point.buckets().forEach((bucket, k) => {
+        if (bucket.threshold === undefined) return;
+        const measured = calibration.buckets[k]!;
+        // tail[0] is the distance under which 0.01 % of the measured different-person pairs fall.
+        expect(measured.impostor.pairs).toBeGreaterThan(1000);
+        expect(bucket.threshold, `${bucket.facePxMin} px, ${members} members`).toBeLessThanOrEqual(measured.impostor.tail[0]!);
+        expect(bucket.threshold).toBeLessThan(measured.impostor.min);
+      });
+    }
   });
 });
