@@ -13,7 +13,7 @@ export interface SegmentRoutesDeps {
 }
 
 /** Column order is what the owner's spreadsheets import; append columns, never reorder them. No phone numbers. */
-export const MEMBERS_CSV_HEADER = 'id,name,lifecycle,rfm,tags,lastPurchaseAt,purchases365,netSpend365Yuan\r\n';
+const MEMBERS_CSV_HEADER = 'id,name,lifecycle,rfm,tags,lastPurchaseAt,purchases365,netSpend365Yuan\r\n';
 /** Rows read per query; small enough that a page never holds the database for long. */
 const PAGE_ROWS = 500;
 
@@ -66,7 +66,7 @@ export function segmentRoutes(deps: SegmentRoutesDeps): Router {
 }
 
 /** One member as a CSV line; tags joined by ";", money in yuan with two decimals. */
-export function memberCsvRow(row: SegmentExportRow): string {
+function memberCsvRow(row: SegmentExportRow): string {
   const fields = [
     row.id,
     row.name,

@@ -102,7 +102,6 @@ export class SegmentRepository {
   readonly #upsert;
   readonly #get;
   readonly #tags;
-  readonly #tagCount;
   readonly #addTag;
   readonly #removeTag;
   readonly #missing;
@@ -133,7 +132,6 @@ export class SegmentRepository {
         computed_at_ms = excluded.computed_at_ms`);
     this.#get = db.prepare<[string], SegmentRow>('SELECT * FROM member_segments WHERE member_id = ?');
     this.#tags = db.prepare<[string], { tag: string }>('SELECT tag FROM member_tags WHERE member_id = ? ORDER BY tag');
-    this.#tagCount = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM member_tags WHERE member_id = ?');
     this.#addTag = db.prepare<[string, string, number]>(
       'INSERT INTO member_tags (member_id, tag, created_at_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     );
@@ -190,10 +188,6 @@ export class SegmentRepository {
 
   tags(memberId: string): string[] {
     return this.#tags.all(memberId).map((r) => r.tag);
-  }
-
-  tagCount(memberId: string): number {
-    return this.#tagCount.get(memberId)?.n ?? 0;
   }
 
   /** False when the member already had the tag. */
