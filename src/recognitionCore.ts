@@ -29,6 +29,8 @@ export interface RecognitionCore {
   calibrationSource: Calibration['source'];
   /** What every decision applies: the operating point's thresholds and the margin. */
   matchPolicy: MatchPolicy;
+  /** For enrollment's check that a face is not another member's already: looser than naming. */
+  sameFacePolicy: MatchPolicy;
   /** Signs member QR codes; derived from the device key, which is read once. */
   memberQrSecret: Buffer;
   close(): Promise<void>;
@@ -50,6 +52,7 @@ export function memberServiceOf(
     gallery: core.gallery,
     enrollment: core.enrollment,
     matchPolicy: core.matchPolicy,
+    sameFacePolicy: core.sameFacePolicy,
     visitFaces: { facesPerMemberMax, facesTooAlikeDistance },
     log,
     ...lanes,
@@ -119,16 +122,18 @@ export async function openRecognitionCore(
     const calibration = loadMatchCalibration();
     const operatingPoint = new OperatingPoint(calibration, settings.matching, () => gallery.memberCount);
     const policy: MatchPolicy = { matchMarginMin: settings.matching.matchMarginMin, thresholdFor: (facePx) => operatingPoint.thresholdFor(facePx) };
+    const sameFacePolicy: MatchPolicy = { matchMarginMin: settings.matching.matchMarginMin, thresholdFor: (facePx) => operatingPoint.possiblySameFaceDistance(facePx) };
     const analyzer = await createAnalyzer();
     return {
       operatingPoint,
       calibrationSource: calibration.source,
       matchPolicy: policy,
+      sameFacePolicy,
       analyzer,
       store,
       gallery,
       memberQrSecret: deriveMemberQrSecret(deviceKey),
-      enrollment: new Enrollment({ analyzer, gallery, policy }),
+      enrollment: new Enrollment({ analyzer, gallery, policy: sameFacePolicy }),
       identification: new Identification({ analyzer, gallery, policy, stillDetector: settings.vision.enrollDetector }),
       close: async () => {
         await analyzer.close?.();

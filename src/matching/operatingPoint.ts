@@ -14,6 +14,7 @@ export const IMPOSTOR_TAIL_LEVELS = [0.0001, 0.001, 0.01, 0.05, 0.1, 0.5] as con
 /** A threshold set by the closest different-person pair stays this far under it (the 4th decimal the thresholds are kept to). */
 const CLOSEST_PAIR_CLEARANCE = 0.0001;
 /** Same-person distances are kept at every 5 %, to read the share named at any threshold. */
+const SAME_FACE_SHARE = 0.95;
 const GENUINE_QUANTILE_STEP = 0.05;
 
 export interface DistanceSummary {
@@ -180,6 +181,18 @@ export class OperatingPoint {
     const points = this.buckets();
     const point = points.find((p) => facePx >= p.facePxMin && facePx < p.facePxMax) ?? (facePx >= points[points.length - 1]!.facePxMax ? points[points.length - 1] : undefined);
     return point?.threshold;
+  }
+
+  /**
+   * How close a face must be to an enrolled one to be possibly the same person: the distance
+   * within which 95 % of same-person pairs of that face size fell. Enrollment refuses a photo
+   * this close to another member, since one person as two members is ambiguous forever; it is
+   * looser than naming, where a stranger taken for a member is the worse mistake.
+   */
+  possiblySameFaceDistance(facePx: number): number {
+    const buckets = this.calibration.buckets;
+    const bucket = buckets.find((b) => facePx >= b.facePxMin && facePx < b.facePxMax) ?? (facePx < buckets[0]!.facePxMin ? buckets[0]! : buckets[buckets.length - 1]!);
+    return bucket.genuine.quantiles[Math.round(SAME_FACE_SHARE / GENUINE_QUANTILE_STEP)]!;
   }
 
   /** The smallest face named at all, for the admin page and the log. */

@@ -22,7 +22,10 @@ export interface MemberServiceDeps {
   gallery: Pick<Gallery, 'add' | 'remove' | 'removeMember' | 'search' | 'faces' | 'has'>;
   /** Checks photos before anything is written. */
   enrollment: Pick<Enrollment, 'screen'>;
+  /** Whether a face is named as a member (confirmed visits keep only faces still named as theirs). */
   matchPolicy: MatchPolicy;
+  /** Whether a face may already be another member's (enrollment refuses it then). */
+  sameFacePolicy: MatchPolicy;
   till: TillNotifier;
   /** When a confirmed visit's face is kept as one more enrolled face (`matching` settings). */
   visitFaces: { facesPerMemberMax: number; facesTooAlikeDistance: number };
@@ -107,9 +110,9 @@ export class MemberService {
    * consent). Refused when the face already belongs to another member.
    */
   enrollCapturedFace(input: { memberId: string; descriptor: Float32Array; consent: FaceConsent & { lane: string }; actor: string }): string {
-    const { store, gallery, matchPolicy } = this.deps;
-    // The capture passed the enrollment gate, so it is a large face: the largest faces' threshold applies.
-    const match = decideMatch(gallery.search(input.descriptor), matchPolicy, Infinity);
+    const { store, gallery, sameFacePolicy } = this.deps;
+    // The capture passed the enrollment gate, so it is a large face: the largest faces' bound applies.
+    const match = decideMatch(gallery.search(input.descriptor), sameFacePolicy, Infinity);
     if (match.kind === 'member' && match.memberId !== input.memberId) {
       throw new UserError('This face already belongs to another member; nothing was enrolled. Check the member on the admin page.', 'enrolled-as-other-member');
     }

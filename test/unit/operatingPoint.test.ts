@@ -91,4 +91,13 @@ describe('operating point', () => {
       });
     }
   });
+
+  it('checks enrollment for another member\'s face with a looser bound than naming: where 95 % of same-person pairs fall', () => {
+    const genuine = normalDistances(2000, 0.4, 0.05, 9);
+    const bucket = summarizeBucket(48, 10_000, genuine, normalDistances(20_000, 0.8, 0.07, 10));
+    const point = new OperatingPoint(calibrationOf(bucket), OPTIONS, () => 100);
+    const sameFace = point.possiblySameFaceDistance(120);
+    expect(genuine.filter((d) => d <= sameFace).length / genuine.length).toBeCloseTo(0.95, 2);
+    expect(sameFace).toBeGreaterThan(point.thresholdFor(120)!);
+  });
 });
