@@ -7,9 +7,9 @@ import type { RunningApp } from '../../src/app.js';
 import { fakePayerId } from '../../src/fusion/paymentProvider.js';
 import type { Role } from '../../src/ledger/index.js';
 import type { OperatingPointView } from '../../src/services/recognitionHealth.js';
-import { ARTIFACTS, launchChromium } from '../support/chromium.js';
+import { ARTIFACTS, launchChromium, recordPageProblems } from '../support/chromium.js';
 import { faceCrop, faceFrame, standAtCounter } from '../support/frames.js';
-import { startTestApp, type TestApp } from '../support/testApp.js';
+import { requestJson, startTestApp, type TestApp } from '../support/testApp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Short, so that one customer's face is out of the next payment's window after a few seconds. */
@@ -46,10 +46,7 @@ describe('admin page: recognition panel and face coverage in Chromium', () => {
     await new Promise<void>((r) => till.once('connect', () => r()));
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (err) => problems.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(msg.text());
-    });
+    recordPageProblems(page, problems);
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 
@@ -59,14 +56,7 @@ describe('admin page: recognition panel and face coverage in Chromium', () => {
     await service?.stop();
   });
 
-  const request = async (method: string, route: string, role: Role, body?: unknown) => {
-    const res = await fetch(`${app.url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${tokens[role]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const request = (method: string, route: string, role: Role, body?: unknown) => requestJson(`${app.url}${route}`, tokens[role], method, body);
   const pay = (orderId: string, code: string) =>
     request('POST', '/api/payments', 'pos', {
       orderId,

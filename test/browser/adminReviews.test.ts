@@ -5,8 +5,8 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApp } from '../../src/app.js';
 import type { Role } from '../../src/ledger/index.js';
-import { ARTIFACTS, launchChromium } from '../support/chromium.js';
-import { startTestApp, type TestApp } from '../support/testApp.js';
+import { ARTIFACTS, launchChromium, recordPageProblems } from '../support/chromium.js';
+import { requestJson, startTestApp, type TestApp } from '../support/testApp.js';
 import { fakePayerId } from '../../src/fusion/paymentProvider.js';
 import { faceCrop as crop, faceFrame, standAtCounter } from '../support/frames.js';
 
@@ -51,10 +51,7 @@ describe('admin page: reviews, membership, consent withdrawal and log export in 
     await new Promise<void>((r) => till.once('connect', () => r()));
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    page.on('pageerror', (err) => problems.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(msg.text());
-    });
+    recordPageProblems(page, problems);
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 
@@ -64,14 +61,7 @@ describe('admin page: reviews, membership, consent withdrawal and log export in 
     await service?.stop();
   });
 
-  const request = async (method: string, route: string, role: Role, body?: unknown) => {
-    const res = await fetch(`${app.url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${tokens[role]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const request = (method: string, route: string, role: Role, body?: unknown) => requestJson(`${app.url}${route}`, tokens[role], method, body);
   const pay = (orderId: string, code: string, amount: number) =>
     request('POST', '/api/payments', 'pos', {
       orderId,

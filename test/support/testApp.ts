@@ -67,7 +67,16 @@ export async function startTestApp(
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** POSTs `body` as JSON with a bearer token; the answer's status and parsed JSON body. */
-export async function postJson(url: string, token: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+export function postJson(url: string, token: string, body: unknown): Promise<{ status: number; body: any }> {
+  return requestJson(url, token, 'POST', body);
+}
+
+/** Any method with a bearer token and an optional JSON body; the answer's status and parsed JSON body. */
+export async function requestJson(url: string, token: string, method: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method,
+    headers: { ...bearer(token), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as any };
 }

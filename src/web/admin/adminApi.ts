@@ -1,4 +1,7 @@
 import type { Consent, ConsentMethod, FaceRecord, Member } from '../../ledger/types.js';
+import type { OperatingPointView } from '../../services/operatingPointView.js';
+
+export type { OperatingPointView };
 
 export type { ConsentMethod, FaceRecord, Member };
 
@@ -28,24 +31,6 @@ export interface FaceCoverage {
   faces: number;
   warning: 'no-face' | 'single-face' | 'faces-too-alike' | null;
   message: string | null;
-}
-
-/**
- * Mirrors `OperatingPointView` in src/services/recognitionHealth.ts, which cannot be imported
- * here because it pulls in the matching code: `GET /api/recognition/operating-point`.
- */
-export interface OperatingPointView {
-  membersWithFaces: number;
-  /** Chance that a stranger's visit is named as some member. */
-  falseNamingPerVisit: number;
-  pairFalseAcceptRate: number;
-  /** Null: no face size is named at all. */
-  smallestNamedFacePx: number | null;
-  /** Smallest faces first; a null threshold means faces that size are not named. */
-  buckets: { facePxMin: number; facePxMax: number; threshold: number | null; expectedTrueAcceptRate: number }[];
-  /** Payments by members with an enrolled face since the service started (`since`, ISO time). */
-  memberVisitsUnknown: { confirmed: number; unknown: number; share: number | null; since: string };
-  calibration: { sets: string[]; conditions: string[]; generatedAt: string };
 }
 
 /** `DELETE /api/members/:id/consent`. */

@@ -2,44 +2,30 @@ import { byTestId, h } from '../shared/dom.js';
 import { formatCount, formatDateTime, formatShare, t } from '../shared/i18n.js';
 import type { AdminApi, OperatingPointView } from './adminApi.js';
 import type { Feedback } from './feedback.js';
+import { RefreshedPanel } from './refreshedPanel.js';
 
 /**
  * How recognition is set up now: how many members a stranger is compared with, the budget for
  * naming a stranger, the threshold that gives per face size and the share of members it names,
  * and how many members' visits stayed unknown since the service started.
  */
-export class OperatingPointPanel {
-  private view: OperatingPointView | undefined;
-  private readonly refreshButton = byTestId<HTMLButtonElement>('recognition-refresh');
+export class OperatingPointPanel extends RefreshedPanel<OperatingPointView> {
   private readonly body = byTestId('recognition-body');
   private readonly buckets = byTestId('recognition-buckets').querySelector('tbody')!;
 
   constructor(
     private readonly api: () => AdminApi,
-    private readonly feedback: Feedback,
+    feedback: Feedback,
   ) {
-    this.refreshButton.addEventListener('click', () => void this.refresh());
+    super('recognition-refresh', feedback);
   }
 
-  async refresh(): Promise<void> {
-    this.refreshButton.disabled = true;
-    try {
-      this.view = await this.api().operatingPoint();
-      this.render();
-    } catch (err) {
-      this.feedback.error(err);
-    } finally {
-      this.refreshButton.disabled = false;
-    }
-  }
-
-  clear(): void {
-    this.view = undefined;
-    this.render();
+  protected fetch(): Promise<OperatingPointView> {
+    return this.api().operatingPoint();
   }
 
   render(): void {
-    const view = this.view;
+    const view = this.data;
     // Nothing is shown before the first answer rather than zeros that would read as facts.
     this.body.hidden = view === undefined;
     if (!view) return;

@@ -2,6 +2,7 @@ import { byTestId, h } from '../shared/dom.js';
 import { formatDateTime, t } from '../shared/i18n.js';
 import type { AdminApi, Review } from './adminApi.js';
 import type { Feedback } from './feedback.js';
+import { RefreshedPanel } from './refreshedPanel.js';
 
 /**
  * Payments where the face at the scanner was recognized as one member while another member
@@ -9,41 +10,26 @@ import type { Feedback } from './feedback.js';
  * and decides (a shared payment code, a family member paying, or a face enrolled to the wrong
  * person).
  */
-export class ReviewsPanel {
-  private reviews: Review[] | undefined;
+export class ReviewsPanel extends RefreshedPanel<Review[]> {
   private readonly list = byTestId<HTMLUListElement>('review-list');
   private readonly empty = byTestId('review-empty');
-  private readonly refreshButton = byTestId<HTMLButtonElement>('reviews-refresh');
 
   constructor(
     private readonly api: () => AdminApi,
-    private readonly feedback: Feedback,
+    feedback: Feedback,
     private readonly openMember: (memberId: string) => void,
   ) {
-    this.refreshButton.addEventListener('click', () => void this.refresh());
+    super('reviews-refresh', feedback);
   }
 
-  async refresh(): Promise<void> {
-    this.refreshButton.disabled = true;
-    try {
-      this.reviews = await this.api().reviews();
-      this.render();
-    } catch (err) {
-      this.feedback.error(err);
-    } finally {
-      this.refreshButton.disabled = false;
-    }
-  }
-
-  clear(): void {
-    this.reviews = undefined;
-    this.render();
+  protected fetch(): Promise<Review[]> {
+    return this.api().reviews();
   }
 
   render(): void {
-    const reviews = this.reviews ?? [];
+    const reviews = this.data ?? [];
     // Nothing is claimed before the first answer: "no reviews" would be a guess.
-    this.empty.hidden = this.reviews === undefined || reviews.length > 0;
+    this.empty.hidden = this.data === undefined || reviews.length > 0;
     // Newest first: the service lists the log in its own order, which this page does not rely on.
     const sorted = [...reviews].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
     this.list.replaceChildren(...sorted.map((review) => this.item(review)));
