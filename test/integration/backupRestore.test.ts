@@ -6,12 +6,13 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backupFileName, listBackups, loadFaceKey, MemberStore, rotateBackups } from '../../src/ledger/index.js';
 import { storeSettings } from '../support/settings.js';
+import { MEMBERLENS_CLI } from '../support/cli.js';
 
 const run = promisify(execFile);
 
 async function cli(dataDir: string, ...args: string[]) {
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dataDir, ...args], {
+    const { stdout } = await run(process.execPath, [MEMBERLENS_CLI, '--data-dir', dataDir, ...args], {
       env: { ...process.env, MEMBERLENS_LOG_LEVEL: 'warn' },
     });
     return { code: 0, out: stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: '' };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MEMBERLENS_CLI } from '../support/cli.js';
 
 const run = promisify(execFile);
 const FACES = path.resolve('test/fixtures/faces');
@@ -12,7 +13,7 @@ const SAMPLE = path.resolve('node_modules/@vladmandic/face-api/demo/sample1.jpg'
 /** Runs the real CLI in a child process, as an operator or another program would. */
 async function cli(dataDir: string, ...args: string[]): Promise<{ code: number; lines: any[]; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dataDir, ...args], {
+    const { stdout, stderr } = await run(process.execPath, [MEMBERLENS_CLI, '--data-dir', dataDir, ...args], {
       env: { ...process.env, MEMBERLENS_LOG_LEVEL: 'warn' },
       maxBuffer: 16 * 1024 * 1024,
     });

@@ -9,6 +9,7 @@ import { openDatabase, type MigrationBackup } from '../../src/ledger/database.js
 import { migrations } from '../../src/ledger/migrations/migrations.js';
 import { thrownBy } from '../support/ledgerErrors.js';
 import { tempDirPerTest } from '../support/tempDir.js';
+import { MEMBERLENS_CLI } from '../support/cli.js';
 
 const run = promisify(execFile);
 const LATEST = migrations.at(-1)!.version;
@@ -86,7 +87,7 @@ describe('backup before a schema upgrade', () => {
     const dataDir = join(dir.path, 'data');
     createOldDatabase(join(dataDir, 'memberlens.db'));
 
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dataDir, 'members', 'list'], {
+    const { stdout, stderr } = await run(process.execPath, [MEMBERLENS_CLI, '--data-dir', dataDir, 'members', 'list'], {
       env: { ...process.env, MEMBERLENS_LOG_LEVEL: 'info', MEMBERLENS_BACKUP__FOLDER: 'saved' },
     });
 

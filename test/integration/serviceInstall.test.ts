@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { systemdUnit, type SystemdUnitSettings } from '../../src/install/systemdUnit.js';
 import { tempDirPerTest } from '../support/tempDir.js';
+import { MEMBERLENS_CLI } from '../support/cli.js';
 
 const run = promisify(execFile);
 const REPO = path.resolve('.');
@@ -46,7 +47,7 @@ function writeUnit(text: string): string {
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args]);
+    const { stdout, stderr } = await run(process.execPath, [MEMBERLENS_CLI, ...args]);
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

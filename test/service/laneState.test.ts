@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LaneView } from '../../src/lanes/laneDirectory.js';
 import { faceCrop, faceFrame, pushFrames, standAtCounter, waitUntil } from '../support/frames.js';
 import { bearer, postJson, startTestApp, type TestApp } from '../support/testApp.js';
+import { MEMBERLENS_CLI } from '../support/cli.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -72,7 +73,7 @@ describe('lane state for tills, live counts, changes made by the command line', 
   }
 
   async function cli(...args: string[]) {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', service.dir, ...args], {
+    const { stdout } = await run(process.execPath, [MEMBERLENS_CLI, '--data-dir', service.dir, ...args], {
       env: { ...process.env, MEMBERLENS_LOG_LEVEL: 'warn' },
     });
     return stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line));
