@@ -33,10 +33,12 @@ export const memberInput = z.strictObject({
 /** A tag an admin puts on a member by hand, e.g. "VIP" or "老客户". */
 const tag = freeText({ max: 32 });
 export const tagInput = z.strictObject({ tag });
+/** An empty parameter (`?lifecycle=&rfm=&tag=` from a form left blank) is no filter; an unknown name is a 400. */
+const blankIsAbsent = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 const segmentFilter = {
-  lifecycle: z.enum(LIFECYCLES).optional(),
-  rfm: z.enum(RFM_SEGMENTS).optional(),
-  tag: tag.optional(),
+  lifecycle: blankIsAbsent(z.enum(LIFECYCLES)),
+  rfm: blankIsAbsent(z.enum(RFM_SEGMENTS)),
+  tag: blankIsAbsent(tag),
 };
 export const memberExportQuery = z.strictObject(segmentFilter);
 
