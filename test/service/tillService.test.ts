@@ -122,7 +122,7 @@ describe('till service end to end', () => {
     const dropped = new Promise((r) => lane2.socket.once('disconnect', r));
     lane2.socket.io.engine.close();
     await dropped;
-    const raj = standAtCounter(app.url, 'lane2', device, await faceFrame('raj/raj2.png'));
+    const raj = standAtCounter(app.url, 'lane2', device, await faceFrame('raj/raj4.png'));
     await waitUntil(async () => (await metricValue(app.url, admin, 'memberlens_recognitions_total{lane="lane2"}')) === 1, 'Raj\'s popup to be sent');
     await raj.leave();
     expect(lane2.recognized).toEqual([]);
@@ -155,7 +155,7 @@ describe('till service end to end', () => {
     const lane2 = connectTill('lane2');
     await Promise.all([lane1, lane2].map((t) => new Promise<void>((r) => t.socket.once('connect', () => r()))));
 
-    const real = await faceFrame('raj/raj2.png');
+    const real = await faceFrame('raj/raj4.png');
     const garbage = [
       new Uint8Array(Array.from({ length: 40_000 }, (_, i) => (i * 7919 + 13) % 251)), // noise
       real.subarray(0, real.length / 3), // a JPEG cut off mid-stream
