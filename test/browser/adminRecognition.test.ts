@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApp } from '../../src/app.js';
 import { fakePayerId } from '../../src/fusion/paymentProvider.js';
@@ -10,6 +10,7 @@ import type { OperatingPointView } from '../../src/services/recognitionHealth.js
 import { ARTIFACTS, launchChromium, recordPageProblems } from '../support/chromium.js';
 import { faceCrop, faceFrame, standAtCounter } from '../support/frames.js';
 import { requestJson, startTestApp, type TestApp } from '../support/testApp.js';
+import { recordingTill, type TillEvent } from '../support/till.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Short, so that one customer's face is out of the next payment's window after a few seconds. */
@@ -30,7 +31,7 @@ describe('admin page: recognition panel and face coverage in Chromium', () => {
   let till: Socket;
   let tokens: Record<Role, string>;
   const problems: string[] = [];
-  const events: { name: string; payload: any }[] = [];
+  const events: TillEvent[] = [];
   const AMY_CODE_1 = '134567890123456789';
   const AMY_CODE_2 = '139876543210456789'; // same last 6 digits: the fake provider's same payer
   const AMY_CODE_3 = '131111111111456789';
@@ -38,12 +39,7 @@ describe('admin page: recognition panel and face coverage in Chromium', () => {
   beforeAll(async () => {
     service = await startTestApp('admin-recognition', { checkout: { paymentProvider: 'local-fake', scanWindowMs: SCAN_WINDOW_MS } });
     ({ app, tokens } = service);
-    till = io(`${app.url}/till`, { auth: { token: tokens.till, lane: 'lane1' }, transports: ['websocket'] });
-    till.onAny((name: string, payload: unknown, ack?: () => void) => {
-      events.push({ name, payload });
-      if (typeof ack === 'function') ack();
-    });
-    await new Promise<void>((r) => till.once('connect', () => r()));
+    ({ socket: till } = await recordingTill(app.url, tokens.till, 'lane1', events));
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     recordPageProblems(page, problems);

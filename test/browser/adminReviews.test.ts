@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApp } from '../../src/app.js';
 import type { Role } from '../../src/ledger/index.js';
@@ -9,6 +9,7 @@ import { ARTIFACTS, launchChromium, recordPageProblems } from '../support/chromi
 import { requestJson, startTestApp, type TestApp } from '../support/testApp.js';
 import { fakePayerId } from '../../src/fusion/paymentProvider.js';
 import { faceCrop as crop, faceFrame, standAtCounter } from '../support/frames.js';
+import { recordingTill, type TillEvent } from '../support/till.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,7 +28,7 @@ describe('admin page: reviews, membership, consent withdrawal and log export in 
   let till: Socket;
   let tokens: Record<Role, string>;
   const problems: string[] = [];
-  const events: { name: string; payload: any }[] = [];
+  const events: TillEvent[] = [];
   const PAYER_CODE_1 = '134567890123456789';
   const PAYER_CODE_2 = '139876543210456789'; // same last 6 digits: the fake provider's same payer
 
@@ -43,12 +44,7 @@ describe('admin page: reviews, membership, consent withdrawal and log export in 
     });
     ({ app, tokens, dir } = service);
     // The till's socket is how the test knows the lane has named Amy before her "payment".
-    till = io(`${app.url}/till`, { auth: { token: tokens.till, lane: 'lane1' }, transports: ['websocket'] });
-    till.onAny((name: string, payload: unknown, ack?: () => void) => {
-      events.push({ name, payload });
-      if (typeof ack === 'function') ack(); // session:mark carries data, not an acknowledgement
-    });
-    await new Promise<void>((r) => till.once('connect', () => r()));
+    ({ socket: till } = await recordingTill(app.url, tokens.till, 'lane1', events));
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     recordPageProblems(page, problems);

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heldOutPeople, londonPhoto } from '../../scripts/calibration/labelledSets.js';
 import { tillCameraFrame } from '../../scripts/calibration/tillCamera.js';
 import { metricValue, pushFrame, waitUntil } from '../support/frames.js';
 import { bearer, postJson, startTestApp, type TestApp } from '../support/testApp.js';
+import { recordingTill, type TillEvent } from '../support/till.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,7 +25,7 @@ const ANALYZED = 'memberlens_inference_stage_seconds_count{stage="detect"}';
 describe('a walk-up at the till', () => {
   let service: TestApp;
   let till: Socket;
-  const events: { name: string; payload: any }[] = [];
+  const events: TillEvent[] = [];
   const people = heldOutPeople();
   const memberIds = new Map<string, string>();
 
@@ -41,12 +42,7 @@ describe('a walk-up at the till', () => {
       expect(face.status).toBe(201);
       memberIds.set(person, created.body.id);
     }
-    till = io(`${service.app.url}/till`, { auth: { token: service.tokens.till, lane: 'lane1' }, transports: ['websocket'] });
-    till.onAny((name: string, payload: unknown, ack?: unknown) => {
-      if (name !== 'session:mark') events.push({ name, payload });
-      if (typeof ack === 'function') ack();
-    });
-    await new Promise<void>((r) => till.once('connect', () => r()));
+    ({ socket: till } = await recordingTill(service.app.url, service.tokens.till, 'lane1', events));
   });
 
   afterAll(async () => {
