@@ -47,11 +47,14 @@ describe('open set on held-out faces', () => {
     );
     const members = memberServiceOf(core, settings, log);
     const people = heldOutPeople();
-    for (const person of people.slice(0, ENROLLED)) {
-      const photo = await sharp(readFileSync(londonPhoto(person, 'neutral_front'))).resize(ENROLL_PHOTO_SIDE_PX).jpeg({ quality: 92 }).toBuffer();
-      const { member } = await members.enrollMember({ name: person, consent: { method: 'written', staff: 'test' }, images: [{ label: person, bytes: photo }], source: 'cli', actor: 'test' });
-      memberOf.set(member.id, person);
-    }
+    // Twenty different people: enrolled side by side, on both workers.
+    await Promise.all(
+      people.slice(0, ENROLLED).map(async (person) => {
+        const photo = await sharp(readFileSync(londonPhoto(person, 'neutral_front'))).resize(ENROLL_PHOTO_SIDE_PX).jpeg({ quality: 92 }).toBuffer();
+        const { member } = await members.enrollMember({ name: person, consent: { method: 'written', staff: 'test' }, images: [{ label: person, bytes: photo }], source: 'cli', actor: 'test' });
+        memberOf.set(member.id, person);
+      }),
+    );
     const jobs = people.flatMap((person, i) => TILL_CROP_SIZES_PX.flatMap((cropPx) => CONDITIONS.map((condition) => ({ person, enrolled: i < ENROLLED, cropPx, condition, seed: i * 7 + cropPx }))));
     await Promise.all(
       jobs.map(async ({ person, enrolled, cropPx, condition, seed }) => {
