@@ -167,11 +167,12 @@ describe('admin page: recognition panel and face coverage in Chromium', () => {
     await page.getByTestId('recognition').screenshot({ path: path.join(ARTIFACTS, 'admin-recognition-en.png') });
     await page.getByTestId('lang-switch').click(); // leave the stored language as found
 
-    // On a phone the panel stacks under the others and nothing of it runs off the side.
+    // On a phone the panels stack and nothing of this one or the lanes table runs off the side.
     const phoneWidth = 390;
     await page.setViewportSize({ width: phoneWidth, height: 844 });
     const wide = await page
-      .locator('[data-testid="recognition"], [data-testid="recognition"] *')
+      // The lanes table may scroll inside its panel; the panel and its parts must fit.
+      .locator('[data-testid="recognition"], [data-testid="recognition"] *, [data-testid="lanes"], [data-testid="lanes"] > *')
       .evaluateAll((elements, width) =>
         elements
           .filter((el) => el.getClientRects().length > 0 && el.getBoundingClientRect().right > width + 1)
