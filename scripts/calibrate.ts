@@ -21,24 +21,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import sharp from 'sharp';
 import { settingsSchema } from '../src/config/settingsSchema.js';
 import { createLogger } from '../src/core/logger.js';
 import { pairFalseAcceptRate, OperatingPoint, summarizeBucket, type Calibration } from '../src/matching/operatingPoint.js';
+import { descriptorDistance } from '../src/matching/exactRanking.js';
 import { CALIBRATION_FILE } from '../src/matching/matchCalibration.js';
 import { InferencePool } from '../src/vision/inferencePool.js';
-import { HELD_OUT_FOR_TESTS, labelledSets, personKey, type LabelledImage } from './calibration/labelledSets.js';
+import { enrollmentPhoto, HELD_OUT_FOR_TESTS, labelledSets, personKey, type LabelledImage } from './calibration/labelledSets.js';
 import { CAMERA_CONDITIONS, tillCameraFrame, type CameraCondition } from './calibration/tillCamera.js';
 
 /** Bucket edges by detected face width: the live gate admits 48 px and up. */
 const BUCKET_EDGES_PX = [48, 64, 80, 96, 128, 10_000];
 /** Crop sides in the frame; the live detector's face box is about 0.75 of the crop side. */
 const CROP_SIZES_PX = [64, 76, 92, 112, 140, 200];
-/**
- * Enrollment photos are taken close: the 160 px London crops hold a face of about 75 px, under
- * the 80 px enrollment gate, so they are enlarged as a phone photo of the member would be.
- */
-const ENROLL_PHOTO_SIDE_PX = 240;
 const MEMBER_COUNTS = [1, 20, 100, 1000];
 
 /** The fixed threshold the service used before, for the before/after comparison. */
@@ -67,7 +62,7 @@ const progress = (what: string) => process.stderr.write(`\r${what} (${Math.round
 // Enrolled faces: as the admin page enrolls a photo.
 const gallery: { person: string; descriptor: Float32Array }[] = [];
 await inBatches(enrolled, async (image) => {
-  const photo = image.set === 'london' ? await sharp(readFileSync(image.file)).resize(ENROLL_PHOTO_SIDE_PX).jpeg({ quality: 92 }).toBuffer() : readFileSync(image.file);
+  const photo = image.set === 'london' ? await enrollmentPhoto(image.file) : readFileSync(image.file);
   const { faces } = await pool.analyzeBytes(photo, 'enroll', { describe: 'passing' });
   const face = faces[0];
   if (face?.descriptor) gallery.push({ person: personKey(image), descriptor: face.descriptor });
@@ -93,7 +88,7 @@ const impostor = BUCKET_EDGES_PX.slice(1).map(() => [] as number[]);
 for (const q of queries) {
   const b = BUCKET_EDGES_PX.findIndex((edge, k) => k + 1 < BUCKET_EDGES_PX.length && q.facePx >= edge && q.facePx < BUCKET_EDGES_PX[k + 1]!);
   if (b < 0) continue;
-  for (const g of gallery) (g.person === q.person ? genuine[b]! : impostor[b]!).push(distance(q.descriptor, g.descriptor));
+  for (const g of gallery) (g.person === q.person ? genuine[b]! : impostor[b]!).push(descriptorDistance(q.descriptor, g.descriptor));
 }
 
 const calibration: Calibration = {
@@ -153,11 +148,6 @@ async function inBatches<T>(items: T[], run: (item: T) => Promise<void>, size = 
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
 }
 
-function distance(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i]! - b[i]!) ** 2;
-  return Math.sqrt(sum);
-}
 
 function rates(genuine: number[], impostor: number[], threshold: number) {
   const falseAccepts = impostor.filter((d) => d <= threshold).length;

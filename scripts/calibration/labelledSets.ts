@@ -1,5 +1,6 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 
 /** London people 001–040 (in folder order) are held out of the calibration: the tests measure the decision on them. */
 export const HELD_OUT_FOR_TESTS = 40;
@@ -12,6 +13,17 @@ export interface LabelledImage {
 }
 
 const LONDON = path.resolve('test/fixtures/calibration/london');
+
+/**
+ * Enrollment photos are taken close: the 160 px London crops hold a face of about 75 px, under
+ * the 80 px enrollment gate, so they are enlarged as a phone photo of the member would be.
+ */
+const ENROLL_PHOTO_SIDE_PX = 240;
+
+/** A London crop as the admin would enroll it: a close photo of the member. */
+export function enrollmentPhoto(file: string): Promise<Buffer> {
+  return sharp(readFileSync(file)).resize(ENROLL_PHOTO_SIDE_PX).jpeg({ quality: 92 }).toBuffer();
+}
 
 /** The London people held out for the tests, in folder order. */
 export function heldOutPeople(): string[] {

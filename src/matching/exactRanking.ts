@@ -14,6 +14,11 @@ export function exactSquaredDistance(data: Float32Array, offset: number, query: 
   return sum;
 }
 
+/** Euclidean distance between two descriptors. */
+export function descriptorDistance(a: Float32Array, b: Float32Array): number {
+  return Math.sqrt(exactSquaredDistance(a, 0, b));
+}
+
 export interface RankedFace {
   faceId: string;
   memberId: string;

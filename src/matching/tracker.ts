@@ -1,7 +1,7 @@
 import { iou } from '../vision/boxGeometry.js';
 import type { Box } from '../vision/visionTypes.js';
 import { assertValidDescriptor } from '../vision/faceDescriptor.js';
-import { exactSquaredDistance } from './exactRanking.js';
+import { descriptorDistance } from './exactRanking.js';
 import type { MatchDecision } from './matcher.js';
 import {
   type LaneTrackerInit,
@@ -104,7 +104,7 @@ export class LaneTracker {
         if (
           face.descriptor !== undefined &&
           track.descriptor !== undefined &&
-          Math.sqrt(exactSquaredDistance(track.descriptor, 0, face.descriptor)) > this.options.sameTrackDistanceMax
+          descriptorDistance(track.descriptor, face.descriptor) > this.options.sameTrackDistanceMax
         ) {
           displaced.add(track);
           return;

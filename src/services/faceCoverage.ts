@@ -1,4 +1,5 @@
 import type { FaceRepository } from '../ledger/index.js';
+import { descriptorDistance } from '../matching/exactRanking.js';
 
 /**
  * Why a member's enrolled faces may not get them named: none at all, one photo, or several
@@ -60,17 +61,7 @@ export class FaceCoverageService {
 function largestDistance(descriptors: readonly Float32Array[]): number {
   let largest = 0;
   for (let i = 0; i < descriptors.length; i++) {
-    for (let j = i + 1; j < descriptors.length; j++) largest = Math.max(largest, distance(descriptors[i]!, descriptors[j]!));
+    for (let j = i + 1; j < descriptors.length; j++) largest = Math.max(largest, descriptorDistance(descriptors[i]!, descriptors[j]!));
   }
   return largest;
-}
-
-function distance(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`descriptors of different lengths (${a.length} and ${b.length}) cannot be compared`);
-  let sum = 0;
-  for (let k = 0; k < a.length; k++) {
-    const d = a[k]! - b[k]!;
-    sum += d * d;
-  }
-  return Math.sqrt(sum);
 }

@@ -1,14 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settingsSchema } from '../../src/config/settingsSchema.js';
 import { createLogger } from '../../src/core/logger.js';
 import { decideMatch } from '../../src/matching/matcher.js';
 import { memberServiceOf, openRecognitionCore, type RecognitionCore } from '../../src/recognitionCore.js';
 import { InferencePool } from '../../src/vision/inferencePool.js';
-import { heldOutPeople, londonPhoto } from '../../scripts/calibration/labelledSets.js';
+import { enrollmentPhoto, heldOutPeople, londonPhoto } from '../../scripts/calibration/labelledSets.js';
 import { tillCameraFrame, type CameraCondition } from '../../scripts/calibration/tillCamera.js';
 
 /** Half the held-out people are enrolled; the other half are strangers the service has never seen. */
@@ -17,8 +16,6 @@ const ENROLLED = 20;
 const TILL_CROP_SIZES_PX = [96, 128];
 /** Grey and noisy, the harder of the till's conditions (and like the held-out set of the issue). */
 const CONDITIONS: CameraCondition[] = ['grey-noisy', 'colour'];
-/** Enrollment photos are taken close, as a phone photo of the member would be. */
-const ENROLL_PHOTO_SIDE_PX = 240;
 
 interface Outcome {
   person: string;
@@ -50,7 +47,7 @@ describe('open set on held-out faces', () => {
     // Twenty different people: enrolled side by side, on both workers.
     await Promise.all(
       people.slice(0, ENROLLED).map(async (person) => {
-        const photo = await sharp(readFileSync(londonPhoto(person, 'neutral_front'))).resize(ENROLL_PHOTO_SIDE_PX).jpeg({ quality: 92 }).toBuffer();
+        const photo = await enrollmentPhoto(londonPhoto(person, 'neutral_front'));
         const { member } = await members.enrollMember({ name: person, consent: { method: 'written', staff: 'test' }, images: [{ label: person, bytes: photo }], source: 'cli', actor: 'test' });
         memberOf.set(member.id, person);
       }),

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import sharp from 'sharp';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { heldOutPeople, londonPhoto } from '../../scripts/calibration/labelledSets.js';
+import { enrollmentPhoto, heldOutPeople, londonPhoto } from '../../scripts/calibration/labelledSets.js';
 import { tillCameraFrame } from '../../scripts/calibration/tillCamera.js';
 import { metricValue, pushFrame, waitUntil } from '../support/frames.js';
 import { bearer, postJson, startTestApp, type TestApp } from '../support/testApp.js';
@@ -33,7 +32,7 @@ describe('a walk-up at the till', () => {
     service = await startTestApp('walk-up', { inference: { workers: 2 } });
     for (const person of people.slice(0, MEMBERS)) {
       const created = await postJson(`${service.app.url}/api/members`, service.tokens.admin, { name: `London ${person}` });
-      const photo = await sharp(readFileSync(londonPhoto(person, 'neutral_front'))).resize(240).jpeg({ quality: 92 }).toBuffer();
+      const photo = await enrollmentPhoto(londonPhoto(person, 'neutral_front'));
       const face = await fetch(`${service.app.url}/api/members/${created.body.id}/faces?consentMethod=written&staff=test`, {
         method: 'POST',
         headers: { ...bearer(service.tokens.admin), 'content-type': 'image/jpeg' },
