@@ -153,11 +153,9 @@ export class Lane implements Stage {
    * each member standing at the counter, whose popup it would otherwise never see.
    */
   tillState(recognized: (memberId: string, confidence: number) => TillMessage<'member:recognized'> | undefined, nowMs: number): TillMessage[] {
-    const camera = this.camera.status();
-    const scanner = this.scanner.status();
     const messages: TillMessage[] = [
-      { event: 'camera:status', body: { state: camera.state, detail: camera.detail, framesIn: camera.framesIn, framesDropped: this.framesDropped(camera) } },
-      { event: 'scanner:status', body: { state: scanner.state, detail: scanner.detail } },
+      { event: 'camera:status', body: this.cameraStatusBody(this.camera.status()) },
+      { event: 'scanner:status', body: scannerStatusBody(this.scanner.status()) },
     ];
     for (const { memberId, confidence } of this.tracker.presentMembers(nowMs, this.deps.settings.tracker.trackTimeoutMs)) {
       const message = recognized(memberId, confidence);
@@ -219,22 +217,26 @@ export class Lane implements Stage {
 
   private onCameraStatus(report: CameraStatusReport): void {
     this.deps.log.info({ state: report.state, detail: report.detail }, 'camera status');
-    this.deps.till.toLane(this.id, 'camera:status', {
-      state: report.state,
-      detail: report.detail,
-      framesIn: report.framesIn,
-      framesDropped: this.framesDropped(report),
-    });
+    this.deps.till.toLane(this.id, 'camera:status', this.cameraStatusBody(report));
   }
 
   private onScannerStatus(report: ScannerStatusReport): void {
     this.deps.log.info({ scanner: report.kind, state: report.state, detail: report.detail }, 'scanner status');
-    this.deps.till.toLane(this.id, 'scanner:status', { state: report.state, detail: report.detail });
+    this.deps.till.toLane(this.id, 'scanner:status', scannerStatusBody(report));
+  }
+
+  /** What the till shows of the camera: its state, and frames dropped anywhere on the way to inference. */
+  private cameraStatusBody(report: CameraStatusReport): TillEventBody<'camera:status'> {
+    return { state: report.state, detail: report.detail, framesIn: report.framesIn, framesDropped: this.framesDropped(report) };
   }
 
   private framesDropped(camera: CameraStatusReport): number {
     return camera.framesDropped + this.slot.dropped + this.superseded;
   }
+}
+
+function scannerStatusBody(report: ScannerStatusReport): TillEventBody<'scanner:status'> {
+  return { state: report.state, detail: report.detail };
 }
 
 function frameSizeOf(camera: LaneSettings['camera']): { widthPx: number; heightPx: number } | undefined {
