@@ -22,6 +22,7 @@ import { FaceCoverageService } from './services/faceCoverage.js';
 import { MembershipService } from './services/membershipService.js';
 import { operatingPointView } from './services/recognitionHealth.js';
 import { RecognitionReporter } from './services/recognitionReporter.js';
+import { AnalyticsService } from './services/analyticsService.js';
 import { SegmentService } from './services/segmentService.js';
 import { AuditPurgeStage } from './stages/auditPurgeStage.js';
 import { BackupStage } from './stages/backupStage.js';
@@ -183,6 +184,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
         sinceMs: startedAt,
       }),
     segments,
+    analytics: { service: new AnalyticsService({ store, segments, tierNames: settings.membership.tiers.map((t) => t.name) }), maxPeriodDays: settings.analytics.maxPeriodDays },
     lanes: directory,
     health: () => ({
       uptimeS: Math.round((Date.now() - startedAt) / 1000),

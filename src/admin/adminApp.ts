@@ -10,7 +10,9 @@ import type { EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
 import type { FaceCoverageService } from '../services/faceCoverage.js';
 import type { MemberService } from '../services/memberService.js';
 import type { OperatingPointView } from '../services/recognitionHealth.js';
+import type { AnalyticsService } from '../services/analyticsService.js';
 import type { SegmentService } from '../services/segmentService.js';
+import { analyticsRoutes } from './analyticsRoutes.js';
 import { auditRoutes } from './auditRoutes.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError, errorHandler } from './httpErrors.js';
@@ -36,6 +38,8 @@ export interface AdminAppDeps {
   recognition: () => OperatingPointView;
   /** Members' lifecycle, RFM segment and tags. */
   segments: SegmentService;
+  /** The owner's dashboard figures; `maxPeriodDays` bounds the range a request may ask for. */
+  analytics: { service: AnalyticsService; maxPeriodDays: number };
   lanes: LaneDirectory;
   health: () => Record<string, unknown>;
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -169,6 +173,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
   app.use(auditRoutes({ store, allow, auditRetentionDays: deps.security.auditRetentionDays }));
   app.use(recognitionRoutes({ allow, recognition: deps.recognition }));
   app.use(segmentRoutes({ allow, segments: deps.segments, json }));
+  app.use(analyticsRoutes({ allow, analytics: deps.analytics.service, maxPeriodDays: deps.analytics.maxPeriodDays }));
 
   app.get('/api/lanes', allow('GET /api/lanes'), (_req, res) => {
     res.json({ lanes: lanes.list() });

@@ -35,6 +35,9 @@ export const ROUTE_ROLES = {
   'POST /api/members/:id/tags': ['admin'],
   'DELETE /api/members/:id/tags/:tag': ['admin'],
   'GET /api/members.csv': ['admin'],
+  'GET /api/analytics/overview': ['admin'],
+  'GET /api/analytics/series': ['admin'],
+  'GET /api/analytics/details': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type RouteKey = keyof typeof ROUTE_ROLES;

@@ -10,7 +10,10 @@ import { MemberActivity } from './memberActivity.js';
 import { MemberRepository } from './memberRepository.js';
 import { MembershipLedger, type MembershipLedgerOptions } from './membershipLedger.js';
 import { derivePayerKeySecret } from './payerIdentity.js';
+import { AnalyticsQueries } from './analyticsQueries.js';
+import { RollupRepository, type NewMemberSource } from './rollupRepository.js';
 import { SegmentRepository } from './segmentRepository.js';
+import { StoreCalendar } from './storeCalendar.js';
 import { TokenRepository } from './tokenRepository.js';
 import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member } from './types.js';
 
@@ -28,6 +31,8 @@ export interface OpenMemberStoreOptions {
   payerKeySecret?: Buffer;
   /** Largest group of writes `writeInGroup` commits together: `storage.maxWritesPerCommit`. */
   maxWritesPerCommit: number;
+  /** The store's IANA time zone for the dashboard's local dates (`analytics.timeZone`); empty or absent: the PC's. */
+  timeZone?: string;
 }
 
 export interface FaceConsentInput {
@@ -46,6 +51,8 @@ export interface EnrollMemberInput {
   /** Required when `faces` is not empty. */
   faceConsent?: FaceConsentInput;
   faces?: NewFaceInput[];
+  /** How the member came, for the dashboard: by default `face` with faces, else `admin`. */
+  source?: Exclude<NewMemberSource, 'payment'>;
 }
 
 export interface EnrolledMember {
@@ -74,6 +81,10 @@ export class MemberStore {
   readonly activity: MemberActivity;
   readonly membership: MembershipLedger;
   readonly segments: SegmentRepository;
+  /** The dashboard's daily sums; the ledger keeps them in step with its own writes. */
+  readonly rollups: RollupRepository;
+  readonly analytics: AnalyticsQueries;
+  readonly calendar: StoreCalendar;
   readonly #db: SqliteDatabase;
   readonly #group: GroupCommit;
   #purgePending = false;
@@ -85,6 +96,7 @@ export class MemberStore {
     clock: () => EpochMs,
     membership: MembershipLedgerOptions,
     maxWritesPerCommit: number,
+    calendar: StoreCalendar,
   ) {
     this.#db = db;
     this.#group = new GroupCommit(db, maxWritesPerCommit);
@@ -94,20 +106,24 @@ export class MemberStore {
     this.audit = new AuditLog(db, clock);
     this.tokens = new TokenRepository(db, clock);
     this.activity = new MemberActivity(db);
-    this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock }, membership);
+    this.calendar = calendar;
+    this.rollups = new RollupRepository(db, calendar);
+    this.analytics = new AnalyticsQueries(db);
+    this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock, rollups: this.rollups }, membership);
     this.segments = new SegmentRepository(db);
   }
 
   static open(opts: OpenMemberStoreOptions): MemberStore {
     // The key is checked before the database opens so a bad key leaves no handle behind.
     const cipher = new FaceCipher(opts.faceKey);
+    const calendar = new StoreCalendar(opts.timeZone ?? '');
     const membership: MembershipLedgerOptions = {
       ...opts.membership,
       payerKeySecret: opts.payerKeySecret ?? derivePayerKeySecret(opts.faceKey),
     };
     const db = openDatabase(opts.databaseFile, { busyTimeoutMs: opts.busyTimeoutMs, backupBeforeMigration: opts.backupBeforeMigration });
     try {
-      return new MemberStore(db, cipher, opts.clock ?? Date.now, membership, opts.maxWritesPerCommit);
+      return new MemberStore(db, cipher, opts.clock ?? Date.now, membership, opts.maxWritesPerCommit, calendar);
     } catch (err) {
       // Bad membership settings throw from the constructor; the handle must not leak.
       db.close();
@@ -161,7 +177,9 @@ export class MemberStore {
     }
     return this.inTransaction(() => {
       const member = this.members.create({ name: input.name, phone: input.phone });
-      this.audit.record({ actor: input.actor, action: 'member.create', subject: member.id });
+      const source = input.source ?? (faces.length > 0 ? 'face' : 'admin');
+      this.audit.record({ actor: input.actor, action: 'member.create', subject: member.id, details: { source } });
+      this.rollups.memberJoined(source, member.createdAtMs);
       const consent = input.faceConsent ? this.grantFaceConsent(member.id, input.faceConsent, input.actor) : null;
       const records = faces.map((face) => this.enrollFace({ ...face, memberId: member.id }, input.actor));
       return { member, consent, faces: records };

@@ -92,12 +92,18 @@ describe('opening the database', () => {
       'member_tags',
       'member_tiers',
       'members',
+      'non_member_refunds',
+      'non_member_sales',
       'payer_identities',
       'payments',
       'points_lots',
       'recharges',
       'redemptions',
       'refunds',
+      'rollup_days',
+      'rollup_lane_days',
+      'rollup_member_days',
+      'rollup_visit_hours',
     ]);
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.at(-1)!.version);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
