@@ -7,12 +7,13 @@ import { FaceRepository, type AddFaceInput } from './faceRepository.js';
 import { GroupCommit, type GroupCommitStats } from './groupCommit.js';
 import { LedgerError } from './ledgerErrors.js';
 import { MemberActivity } from './memberActivity.js';
+import { MemberImportRepository } from './memberImportRepository.js';
 import { MemberRepository } from './memberRepository.js';
 import { MembershipLedger, type MembershipLedgerOptions } from './membershipLedger.js';
 import { derivePayerKeySecret } from './payerIdentity.js';
 import { SegmentRepository } from './segmentRepository.js';
 import { TokenRepository } from './tokenRepository.js';
-import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member } from './types.js';
+import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member, MemberSource } from './types.js';
 
 export interface OpenMemberStoreOptions {
   databaseFile: string;
@@ -43,6 +44,8 @@ export interface EnrollMemberInput {
   actor: string;
   name: string;
   phone?: string | null;
+  /** How the member came to the shop, for the processing log (the dashboard counts new members by it). */
+  source?: MemberSource;
   /** Required when `faces` is not empty. */
   faceConsent?: FaceConsentInput;
   faces?: NewFaceInput[];
@@ -74,6 +77,7 @@ export class MemberStore {
   readonly activity: MemberActivity;
   readonly membership: MembershipLedger;
   readonly segments: SegmentRepository;
+  readonly imports: MemberImportRepository;
   readonly #db: SqliteDatabase;
   readonly #group: GroupCommit;
   #purgePending = false;
@@ -96,6 +100,7 @@ export class MemberStore {
     this.activity = new MemberActivity(db);
     this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock }, membership);
     this.segments = new SegmentRepository(db);
+    this.imports = new MemberImportRepository(db);
   }
 
   static open(opts: OpenMemberStoreOptions): MemberStore {
@@ -161,7 +166,7 @@ export class MemberStore {
     }
     return this.inTransaction(() => {
       const member = this.members.create({ name: input.name, phone: input.phone });
-      this.audit.record({ actor: input.actor, action: 'member.create', subject: member.id });
+      this.audit.record({ actor: input.actor, action: 'member.create', subject: member.id, details: input.source ? { source: input.source } : null });
       const consent = input.faceConsent ? this.grantFaceConsent(member.id, input.faceConsent, input.actor) : null;
       const records = faces.map((face) => this.enrollFace({ ...face, memberId: member.id }, input.actor));
       return { member, consent, faces: records };
