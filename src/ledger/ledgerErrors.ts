@@ -25,7 +25,8 @@ export type LedgerErrorCode =
   | 'RECHARGE_CONFLICT'
   | 'INSUFFICIENT_BALANCE'
   | 'INSUFFICIENT_POINTS'
-  | 'CONFIRMATION_REQUIRED';
+  | 'CONFIRMATION_REQUIRED'
+  | 'OPENING_EXISTS';
 
 export class LedgerError extends UserError {
   declare readonly code: LedgerErrorCode;

@@ -7,15 +7,16 @@ import { FaceRepository, type AddFaceInput } from './faceRepository.js';
 import { GroupCommit, type GroupCommitStats } from './groupCommit.js';
 import { LedgerError } from './ledgerErrors.js';
 import { MemberActivity } from './memberActivity.js';
+import { MemberImportRepository } from './memberImportRepository.js';
 import { MemberRepository } from './memberRepository.js';
 import { MembershipLedger, type MembershipLedgerOptions } from './membershipLedger.js';
 import { derivePayerKeySecret } from './payerIdentity.js';
 import { AnalyticsQueries } from './analyticsQueries.js';
-import { RollupRepository, type NewMemberSource } from './rollupRepository.js';
+import { RollupRepository } from './rollupRepository.js';
 import { SegmentRepository } from './segmentRepository.js';
 import { StoreCalendar } from './storeCalendar.js';
 import { TokenRepository } from './tokenRepository.js';
-import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member } from './types.js';
+import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member, MemberSource } from './types.js';
 
 export interface OpenMemberStoreOptions {
   databaseFile: string;
@@ -48,11 +49,11 @@ export interface EnrollMemberInput {
   actor: string;
   name: string;
   phone?: string | null;
+  /** How the member came to the shop, for the processing log (the dashboard counts new members by it). */
+  source?: MemberSource;
   /** Required when `faces` is not empty. */
   faceConsent?: FaceConsentInput;
   faces?: NewFaceInput[];
-  /** How the member came, for the dashboard: by default `face` with faces, else `admin`. */
-  source?: Exclude<NewMemberSource, 'payment'>;
 }
 
 export interface EnrolledMember {
@@ -85,6 +86,7 @@ export class MemberStore {
   readonly rollups: RollupRepository;
   readonly analytics: AnalyticsQueries;
   readonly calendar: StoreCalendar;
+  readonly imports: MemberImportRepository;
   readonly #db: SqliteDatabase;
   readonly #group: GroupCommit;
   #purgePending = false;
@@ -111,6 +113,7 @@ export class MemberStore {
     this.analytics = new AnalyticsQueries(db);
     this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock, rollups: this.rollups }, membership);
     this.segments = new SegmentRepository(db);
+    this.imports = new MemberImportRepository(db);
   }
 
   static open(opts: OpenMemberStoreOptions): MemberStore {
@@ -177,9 +180,10 @@ export class MemberStore {
     }
     return this.inTransaction(() => {
       const member = this.members.create({ name: input.name, phone: input.phone });
-      const source = input.source ?? (faces.length > 0 ? 'face' : 'admin');
-      this.audit.record({ actor: input.actor, action: 'member.create', subject: member.id, details: { source } });
-      this.rollups.memberJoined(source, member.createdAtMs);
+      this.audit.record({ actor: input.actor, action: 'member.create', subject: member.id, details: input.source ? { source: input.source } : null });
+      // The dashboard counts an imported member as imported, any other enrolled with a face as
+      // come by face, and the rest as added at the desk (payments make theirs in the ledger).
+      this.rollups.memberJoined(input.source === 'import' ? 'import' : faces.length > 0 ? 'face' : 'admin', member.createdAtMs);
       const consent = input.faceConsent ? this.grantFaceConsent(member.id, input.faceConsent, input.actor) : null;
       const records = faces.map((face) => this.enrollFace({ ...face, memberId: member.id }, input.actor));
       return { member, consent, faces: records };

@@ -168,7 +168,9 @@ export class RollupRepository {
     const points = movement.points ?? 0;
     const storedFen = movement.storedFen ?? 0;
     switch (movement.kind) {
+      // Opening balances brought by an import are issued on the day of the import.
       case 'points-earn':
+      case 'opening-points':
         return this.#day('points_issued', day, points);
       case 'points-redeem':
         return this.#day('points_redeemed', day, -points);
@@ -178,6 +180,7 @@ export class RollupRepository {
         return this.#day('points_reversed', day, -points);
       case 'recharge':
       case 'recharge-bonus':
+      case 'opening-stored':
         return this.#day('stored_issued_fen', day, storedFen);
       case 'deduct':
         return this.#day('stored_redeemed_fen', day, -storedFen);

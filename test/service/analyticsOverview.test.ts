@@ -105,7 +105,11 @@ afterAll(async () => {
 function fromLedger(db: Database.Database, p: { from: string; to: string }) {
   const inPeriod = (ms: number) => localDate(ms) >= p.from && localDate(ms) < p.to;
   const entries = db
-    .prepare(`SELECT member_id, kind, spend_fen, stored_fen, order_id, at_ms FROM ledger_entries WHERE kind IN ('spend', 'refund', 'deduct')`)
+    // Purchases imported from a previous system are no sales at this till.
+    .prepare(
+      `SELECT member_id, kind, spend_fen, stored_fen, order_id, at_ms FROM ledger_entries
+       WHERE kind IN ('spend', 'refund', 'deduct') AND NOT (kind = 'spend' AND ref_id = 'import')`,
+    )
     .all() as Array<{ member_id: string; kind: string; spend_fen: number; stored_fen: number; order_id: string; at_ms: number }>;
   let memberSales = 0;
   const orders = new Map<string, { member: string; net: number; firstAt: number }>();
@@ -136,8 +140,18 @@ function fromLedger(db: Database.Database, p: { from: string; to: string }) {
   const byPayment = (db.prepare('SELECT paid_at_ms FROM payments WHERE member_created = 1').all() as Array<{ paid_at_ms: number }>).filter((r) =>
     inPeriod(r.paid_at_ms),
   ).length;
-  const created = db.prepare(`SELECT at_ms, details FROM audit_log WHERE action = 'member.create'`).all() as Array<{ at_ms: number; details: string }>;
-  const bySource = (source: string) => created.filter((r) => inPeriod(r.at_ms) && JSON.parse(r.details).source === source).length;
+  // Everyone else who joined is in the processing log: imported, enrolled with a face (a face.enroll
+  // of theirs in the same instant), or added at the desk.
+  const created = (db.prepare(`SELECT subject, at_ms, details FROM audit_log WHERE action = 'member.create'`).all() as Array<{ subject: string; at_ms: number; details: string | null }>)
+    .filter((r) => inPeriod(r.at_ms) && JSON.parse(r.details ?? '{}').source !== 'payment');
+  const enrolled = new Set(
+    (db.prepare(`SELECT at_ms, details FROM audit_log WHERE action = 'face.enroll'`).all() as Array<{ at_ms: number; details: string }>).map(
+      (r) => `${JSON.parse(r.details).memberId}@${r.at_ms}`,
+    ),
+  );
+  const sourceOf = (r: { subject: string; at_ms: number; details: string | null }) =>
+    JSON.parse(r.details ?? '{}').source === 'import' ? 'import' : enrolled.has(`${r.subject}@${r.at_ms}`) ? 'face' : 'admin';
+  const bySource = (source: string) => created.filter((r) => sourceOf(r) === source).length;
   const buyers = [...purchases.values()].filter((n) => n >= 1).length;
   const repeaters = [...purchases.values()].filter((n) => n >= 2).length;
   const total = memberSales + nonMemberSales;
