@@ -108,7 +108,7 @@ function fromLedger(db: Database.Database, p: { from: string; to: string }) {
     // Purchases imported from a previous system are no sales at this till.
     .prepare(
       `SELECT member_id, kind, spend_fen, stored_fen, order_id, at_ms FROM ledger_entries
-       WHERE kind IN ('spend', 'refund', 'deduct') AND NOT (kind = 'spend' AND ref_id = 'import')`,
+       WHERE kind IN ('spend', 'refund', 'deduct') AND NOT (kind = 'spend' AND ref_id IS 'import')`,
     )
     .all() as Array<{ member_id: string; kind: string; spend_fen: number; stored_fen: number; order_id: string; at_ms: number }>;
   let memberSales = 0;
