@@ -129,6 +129,23 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    sceneGate: z
+      .object({
+        enabled: z.boolean().default(true)
+          .describe('Look at each frame cheaply before the face networks: a scene that has not changed since the last analyzed frame is not analyzed again (tracks in it are kept alive); false = every frame is analyzed, as before the gate'),
+        thumbnailWidthPx: z.number().int().min(16).max(320).default(80)
+          .describe('Width of the grey thumbnail the gate compares frames on; small enough that sensor noise averages out, large enough that a face moving in is many pixels'),
+        pixelChangeGreyLevels: z.number().int().min(1).max(255).default(12)
+          .describe('A thumbnail pixel whose grey level moved by more than this since the last analyzed frame counts as changed; above sensor noise, below a face moving over the background'),
+        changedShareMin: z.number().gt(0).max(1).default(0.004)
+          .describe('Share of thumbnail pixels that must have changed for the frame to be analyzed (0.004 of 80×60 is 19 pixels, a face of about 40 px in a 640×480 frame)'),
+        emptySceneRecheckMs: z.number().int().min(100).default(5000)
+          .describe('An unchanged scene with nobody tracked is analyzed again after this long all the same, in case a change crept in below the gate'),
+        newFaceFullRateFrames: z.number().int().min(0).default(15)
+          .describe('A face is analyzed on each of its first this many frames whether the scene changed or not: its votes, its capture for a consented enrollment and the payer attribution need them; after that an unchanged scene holds it'),
+      })
+      .strict()
+      .prefault({}),
     inference: z
       .object({
         workers: z.number().int().min(0).max(64).default(0)
