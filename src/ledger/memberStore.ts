@@ -1,5 +1,7 @@
 import type { MembershipSettings } from '../config/settingsSchema.js';
 import { AuditLog } from './auditLog.js';
+import { CampaignRepository } from './campaignRepository.js';
+import { CouponLedger } from './couponLedger.js';
 import { ConsentRepository, type ConsentWithdrawal } from './consentRepository.js';
 import { openDatabase, type MigrationBackupOptions, type SqliteDatabase } from './database.js';
 import { FaceCipher } from './faceCipher.js';
@@ -74,6 +76,8 @@ export class MemberStore {
   readonly activity: MemberActivity;
   readonly membership: MembershipLedger;
   readonly segments: SegmentRepository;
+  readonly coupons: CouponLedger;
+  readonly campaigns: CampaignRepository;
   readonly #db: SqliteDatabase;
   readonly #group: GroupCommit;
   #purgePending = false;
@@ -96,6 +100,8 @@ export class MemberStore {
     this.activity = new MemberActivity(db);
     this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock }, membership);
     this.segments = new SegmentRepository(db);
+    this.coupons = new CouponLedger({ db, membership: this.membership, audit: this.audit, clock });
+    this.campaigns = new CampaignRepository(db);
   }
 
   static open(opts: OpenMemberStoreOptions): MemberStore {
