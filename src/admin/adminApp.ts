@@ -108,7 +108,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
 
   app.post('/api/members', allow('POST /api/members'), json, (req, res) => {
     const input = memberInput.parse(req.body);
-    res.status(201).json(members.createMember({ actor: actorOf(req), name: input.name, phone: input.phone ?? null }));
+    res.status(201).json(members.createMember({ actor: actorOf(req), name: input.name, phone: input.phone ?? null, source: 'admin' }));
   });
 
   app.get('/api/members', allow('GET /api/members'), (req, res) => {

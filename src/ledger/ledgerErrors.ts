@@ -32,7 +32,9 @@ export type LedgerErrorCode =
   | 'COUPON_NOT_YET_VALID'
   | 'COUPON_OTHER_MEMBER'
   | 'COUPON_MIN_SPEND'
-  | 'BATCH_CONFLICT';
+  | 'BATCH_CONFLICT'
+
+  | 'OPENING_EXISTS';
 
 export class LedgerError extends UserError {
   declare readonly code: LedgerErrorCode;

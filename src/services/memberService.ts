@@ -1,6 +1,6 @@
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { FaceSource, MarketingPreferences, Member, MemberStore } from '../ledger/index.js';
+import type { FaceSource, MarketingPreferences, Member, MemberSource, MemberStore } from '../ledger/index.js';
 import type { EnrollmentImage, EnrollmentResult, FaceConsent, Enrollment } from '../matching/enrollment.js';
 import type { Gallery } from '../matching/gallery.js';
 import { decideMatch, type MatchPolicy } from '../matching/matcher.js';
@@ -38,6 +38,8 @@ export interface NewMemberInput {
   name: string;
   phone?: string | null;
   actor: string;
+  /** How the member came to the shop, for the processing log. */
+  source?: MemberSource;
 }
 
 /**
@@ -60,7 +62,7 @@ export class MemberService {
 
   /** A member without a face (they can still be found by payment, member QR or phone). */
   createMember(input: NewMemberInput): Member {
-    return this.deps.store.enrollMember({ actor: input.actor, name: input.name, phone: input.phone ?? null }).member;
+    return this.deps.store.enrollMember({ actor: input.actor, name: input.name, phone: input.phone ?? null, source: input.source }).member;
   }
 
   /** A new member with faces; nothing is written unless at least one photo is accepted. */
