@@ -12,6 +12,7 @@ import { backupFileName, restoreBackup, ROLES, verifyBackup, type ConsentMethod,
 import { dataPath, memberServiceOf, openMemberStore, openRecognitionCore } from '../recognitionCore.js';
 import { FaceEngine } from '../vision/faceEngine.js';
 import { jsonLine, toEmbedRecord, toIdentifyRecord } from './cliOutput.js';
+import { registerImportCommand } from './importCommand.js';
 import { registerServiceCommand } from './serviceCommand.js';
 
 const CONSENT_METHODS: ConsentMethod[] = ['written', 'verbal-at-till', 'app', 'signage'];
@@ -209,6 +210,7 @@ export function buildCli(): Command {
       });
     });
 
+  registerImportCommand(program, (run) => withContext(program, run), freeText);
   registerServiceCommand(program);
 
   return program;
