@@ -56,6 +56,8 @@ export interface PaymentInput {
   amount: number | string;
   paidAtMs: number;
   actor: string;
+  /** A coupon of the payer's; `amount` is then the order before it. */
+  couponId?: string;
 }
 
 /** A cash sale at a lane: no payer id; the lane tells whether a member is paying. */
@@ -107,7 +109,7 @@ export class Checkout {
   /** Records a payment (group-committed with others arriving at once), links the face at the scanner, tells the till. */
   async payment(input: PaymentInput) {
     const laneState = this.requireLane(input.lane);
-    const { result, view } = await this.deps.membership.recordPayment({
+    const { result, view, coupon } = await this.deps.membership.recordPayment({
       orderId: input.orderId,
       lane: input.lane,
       channel: input.channel,
@@ -115,8 +117,10 @@ export class Checkout {
       payerId: input.payerId,
       amountYuan: input.amount,
       paidAtMs: input.paidAtMs,
+      ...(input.couponId === undefined ? {} : { couponId: input.couponId }),
     });
-    if (result.duplicate) return { ...result, face: 'duplicate' as const };
+    if (result.duplicate) return { ...result, coupon, face: 'duplicate' as const };
+
     const decision = laneState.fusion.onPayment({
       orderId: input.orderId,
       atMs: this.clock(),
@@ -147,13 +151,13 @@ export class Checkout {
       memberId: view.memberId,
       name: view.name,
       tier: view.tier,
-      amount: Number(input.amount),
+      amount: coupon ? coupon.paidYuan : Number(input.amount),
       pointsEarned: result.pointsEarned,
       points: view.points,
       balance: view.balance,
       face,
     });
-    return { ...result, face };
+    return { ...result, coupon, face };
   }
 
   /**

@@ -54,3 +54,6 @@ export type {
   SegmentExportRow,
   SegmentFilter,
 } from './segmentRepository.js';
+export type { NewCoupon, CouponBatchRow } from './couponRepository.js';
+export type { CouponLedger, AppliedCoupon, CouponBatchInput, CouponBatchResult } from './couponLedger.js';
+export type { CampaignRepository, MarketingPreferences, SavedCampaignRules } from './campaignRepository.js';

@@ -1,5 +1,7 @@
 import type { MembershipSettings } from '../config/settingsSchema.js';
 import { AuditLog } from './auditLog.js';
+import { CampaignRepository } from './campaignRepository.js';
+import { CouponLedger } from './couponLedger.js';
 import { ConsentRepository, type ConsentWithdrawal } from './consentRepository.js';
 import { openDatabase, type MigrationBackupOptions, type SqliteDatabase } from './database.js';
 import { FaceCipher } from './faceCipher.js';
@@ -86,6 +88,8 @@ export class MemberStore {
   readonly rollups: RollupRepository;
   readonly analytics: AnalyticsQueries;
   readonly calendar: StoreCalendar;
+  readonly coupons: CouponLedger;
+  readonly campaigns: CampaignRepository;
   readonly imports: MemberImportRepository;
   readonly #db: SqliteDatabase;
   readonly #group: GroupCommit;
@@ -113,6 +117,8 @@ export class MemberStore {
     this.analytics = new AnalyticsQueries(db);
     this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock, rollups: this.rollups }, membership);
     this.segments = new SegmentRepository(db);
+    this.coupons = new CouponLedger({ db, membership: this.membership, audit: this.audit, clock });
+    this.campaigns = new CampaignRepository(db);
     this.imports = new MemberImportRepository(db);
   }
 

@@ -1,4 +1,5 @@
 import type {
+  AppliedCoupon,
   CashSaleResult,
   DeductInput,
   MemberStore,
@@ -22,7 +23,7 @@ import type { SegmentService } from './segmentService.js';
 export class MembershipService {
   constructor(
     private readonly deps: {
-      store: Pick<MemberStore, 'writeInGroup' | 'inTransaction' | 'membership' | 'audit' | 'rollups'>;
+      store: Pick<MemberStore, 'writeInGroup' | 'inTransaction' | 'membership' | 'audit' | 'coupons' | 'rollups'>;
       members: Pick<MemberService, 'view'>;
       till: TillNotifier;
       /** Recomputes the member's lifecycle and RFM segment after each ledger write. */
@@ -30,15 +31,23 @@ export class MembershipService {
     },
   ) {}
 
-  async recordPayment(input: RecordPaymentInput): Promise<{ result: PaymentResult; view: MemberView }> {
+  /**
+   * Records a payment; with `couponId` the coupon is redeemed in the same commit and
+   * `input.amountYuan` is the order before it (see CouponLedger.recordPaymentWithCoupon).
+   */
+  async recordPayment(input: RecordPaymentInput & { couponId?: string }): Promise<{ result: PaymentResult; view: MemberView; coupon: AppliedCoupon | null }> {
     const { store, till } = this.deps;
-    const result = await this.write(() => store.membership.recordPayment(input));
+    const { couponId, ...payment } = input;
+    const { result, coupon } = await this.write(
+      () => (couponId === undefined ? { result: store.membership.recordPayment(payment), coupon: null } : store.coupons.recordPaymentWithCoupon(payment, couponId)),
+      (r) => r.result.memberId,
+    );
     const view = this.deps.members.view(result.memberId)!;
     if (!result.duplicate && result.created) {
       till.toLane(input.lane, 'member:enrolled', { memberId: view.memberId, name: view.name, tier: view.tier, via: 'payment' });
     }
     this.tellTierChange(result.tierChange, input.lane);
-    return { result, view };
+    return { result, view, coupon };
   }
 
   /** A cash sale: a payment of the member the lane named, or a sale without a member. */
@@ -103,10 +112,11 @@ export class MembershipService {
   }
 
   /** One ledger write in the next group commit, the member's segment recomputed in the same commit. */
-  private write<T extends { memberId: string | null }>(change: () => T): Promise<T> {
+  private write<T>(change: () => T, memberOf: (result: T) => string | null = (r) => (r as { memberId: string | null }).memberId): Promise<T> {
     return this.deps.store.writeInGroup(() => {
       const result = change();
-      if (result.memberId !== null) this.deps.segments.recompute(result.memberId);
+      const memberId = memberOf(result);
+      if (memberId !== null) this.deps.segments.recompute(memberId);
       return result;
     });
   }

@@ -83,7 +83,12 @@ describe('opening the database', () => {
     expect(tables).toEqual([
       'api_tokens',
       'audit_log',
+      'campaign_firings',
+      'campaign_rules',
       'consents',
+      'coupon_batches',
+      'coupon_events',
+      'coupons',
       'deductions',
       'faces',
       'ledger_entries',
@@ -102,11 +107,13 @@ describe('opening the database', () => {
       'points_lots',
       'recharges',
       'redemptions',
+      'referrals',
       'refunds',
       'rollup_days',
       'rollup_lane_days',
       'rollup_member_days',
       'rollup_visit_hours',
+      'visits',
     ]);
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.at(-1)!.version);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');

@@ -112,7 +112,7 @@ function harness(o: HarnessOptions = {}) {
     tierChange: null,
   };
   const membership = {
-    recordPayment: vi.fn(async (_input: Parameters<MembershipService['recordPayment']>[0]) => ({ result, view: PAYER })),
+    recordPayment: vi.fn(async (_input: Parameters<MembershipService["recordPayment"]>[0]) => ({ result, view: PAYER, coupon: null })),
     flagForReview: vi.fn((_input: Parameters<MembershipService['flagForReview']>[0]) => undefined),
     recordCashSale: vi.fn(async (input: Parameters<MembershipService['recordCashSale']>[0]) => ({
       result: input.memberId === undefined

@@ -4,6 +4,7 @@ import { membershipLedger } from './003_membership_ledger.js';
 import { auditRetention } from './004_audit_retention.js';
 import { auditByAction } from './005_audit_by_action.js';
 import { memberSegments } from './006_member_segments.js';
+import { couponsCampaigns } from './007_coupons_campaigns.js';
 import { importsAndOutboundMessages } from './008_imports_and_outbound_messages.js';
 import { analyticsRollups } from './009_analytics_rollups.js';
 import type { Migration } from './migration.js';
@@ -16,6 +17,7 @@ export const migrations: readonly Migration[] = [
   auditRetention,
   auditByAction,
   memberSegments,
+  couponsCampaigns,
   importsAndOutboundMessages,
   analyticsRollups,
 ];
