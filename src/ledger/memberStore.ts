@@ -117,7 +117,7 @@ export class MemberStore {
     this.analytics = new AnalyticsQueries(db);
     this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock, rollups: this.rollups }, membership);
     this.segments = new SegmentRepository(db);
-    this.coupons = new CouponLedger({ db, membership: this.membership, audit: this.audit, clock });
+    this.coupons = new CouponLedger({ db, membership: this.membership, audit: this.audit, clock, rollups: this.rollups });
     this.campaigns = new CampaignRepository(db);
     this.imports = new MemberImportRepository(db);
   }

@@ -26,6 +26,8 @@ export interface PeriodFigures {
   buyingMembers: number;
   newMembers: { total: number; byPayment: number; byFace: number; byAdmin: number; byImport: number };
   memberVisits: number;
+  /** Coupons issued, redeemed and expired in the period, and the sales (after the discount) the redeemed ones were used on. */
+  coupons: { issued: number; redeemed: number; expired: number; salesFen: number };
 }
 
 export interface Overview extends PeriodFigures {
@@ -104,7 +106,7 @@ export class AnalyticsService {
     return { from: period.from, to: period.to, timeZone: this.timeZone, days, repeatRateByWeek };
   }
 
-  /** Everything else the dashboard page draws: segments, tiers, recency, visits, lanes, liability, coupons. */
+  /** Everything else the dashboard page draws: segments, tiers, recency, visit frequency and hours, lanes, liability. */
   details(period: Period) {
     const { analytics } = this.deps.store;
     // Members who joined since the last full pass have no stored segment yet.
@@ -158,13 +160,6 @@ export class AnalyticsService {
           outstanding: before.storedIssuedFen - before.storedRedeemedFen,
         },
       },
-      coupons: {
-        issued: sums.couponsIssued,
-        redeemed: sums.couponsRedeemed,
-        expired: sums.couponsExpired,
-        salesFen: sums.couponSalesFen,
-        redemptionRate: ratio(sums.couponsRedeemed, sums.couponsIssued),
-      },
     };
   }
 
@@ -194,6 +189,7 @@ export class AnalyticsService {
       buyingMembers: members.buyers,
       newMembers: { total: newMembers.byPayment + newMembers.byFace + newMembers.byAdmin + newMembers.byImport, ...newMembers },
       memberVisits: sums.memberVisits,
+      coupons: { issued: sums.couponsIssued, redeemed: sums.couponsRedeemed, expired: sums.couponsExpired, salesFen: sums.couponSalesFen },
     };
   }
 

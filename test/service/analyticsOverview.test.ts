@@ -92,6 +92,21 @@ beforeAll(async () => {
     orderId: 'c-sv-1', amount: 35, confirmation: { method: 'till-confirm', staff: 'Li' },
   });
   expect(deduction.status).toBe(201);
+  // Coupons: a batch to the members tagged vip (Amy and the newest other member); Amy uses hers on an ¥88 order.
+  const other = (await requestJson(`${base}/api/members?limit=500`, t.tokens.admin, 'GET')).body.members.find(
+    (m: { id: string }) => m.id !== amy.memberId,
+  );
+  for (const id of [amy.memberId, other.id]) expect((await postJson(`${base}/api/members/${id}/tags`, t.tokens.admin, { tag: 'vip' })).status).toBe(201);
+  const batch = await postJson(`${base}/api/coupons/batches`, t.tokens.admin, {
+    batchId: 'vip-nov', segment: { tag: 'vip' }, coupon: { title: '老客券', amountOffYuan: 10, minSpendYuan: 50, validDays: 14 },
+  });
+  expect(batch.status, JSON.stringify(batch.body)).toBe(201);
+  const amyCoupons = await requestJson(`${base}/api/members/${amy.memberId}/coupons`, t.tokens.admin, 'GET');
+  const coupon = amyCoupons.body.coupons[0];
+  const withCoupon = await postJson(`${base}/api/payments`, t.tokens.pos, {
+    orderId: 'c-coupon', lane: 'lane1', channel: 'wechat', appId: 'wx-shop', payerId: 'amy', amount: 88, paidAt: new Date(Date.now() - 2000).toISOString(), couponId: coupon.couponId,
+  });
+  expect(withCoupon.status, JSON.stringify(withCoupon.body)).toBe(201);
   // Members added at the desk today.
   expect((await postJson(`${base}/api/members`, t.tokens.admin, { name: '王芳' })).status).toBe(201);
   expect((await postJson(`${base}/api/members`, t.tokens.admin, { name: 'Fay' })).status).toBe(201);
@@ -176,7 +191,17 @@ function fromLedger(db: Database.Database, p: { from: string; to: string }) {
       byImport: bySource('import'),
     },
     memberVisits: null as unknown,
+    coupons: couponsFromEvents(db, inPeriod),
   };
+}
+
+function couponsFromEvents(db: Database.Database, inPeriod: (ms: number) => boolean) {
+  const events = (db.prepare('SELECT kind, order_fen, discount_fen, at_ms FROM coupon_events').all() as Array<{ kind: string; order_fen: number | null; discount_fen: number | null; at_ms: number }>).filter((e) =>
+    inPeriod(e.at_ms),
+  );
+  const count = (kind: string) => events.filter((e) => e.kind === kind).length;
+  const salesFen = events.filter((e) => e.kind === 'redeemed').reduce((sum, e) => sum + e.order_fen! - e.discount_fen!, 0);
+  return { issued: count('issued'), redeemed: count('redeemed'), expired: count('expired'), salesFen };
 }
 
 describe('GET /api/analytics/overview', () => {
@@ -200,9 +225,11 @@ describe('GET /api/analytics/overview', () => {
 
   it('gives the figures this history was built to have', async () => {
     const body = await overview(period.from, period.to);
-    // Amy 200 + 0 (refunded) + 99.90 + 30 cash + 35 stored value; Bo 150 − 50.50; Eve 66; Cy 25.
-    expect(body.salesFen).toEqual({ members: 20_000 + 9_990 + 3_000 + 3_500 + 9_950 + 6_600 + 2_500, nonMembers: 1_250 + 3_000 + 800, total: 55_540 + 5_050 });
-    // Buyers: Amy (four purchases), Bo, Eve, Cy; only Amy bought twice or more.
+    // Amy 200 + 0 (refunded) + 99.90 + 30 cash + 35 stored value + 88 less her ¥10 coupon; Bo 150 − 50.50; Eve 66; Cy 25.
+    expect(body.salesFen).toEqual({ members: 20_000 + 9_990 + 3_000 + 3_500 + 7_800 + 9_950 + 6_600 + 2_500, nonMembers: 1_250 + 3_000 + 800, total: 63_340 + 5_050 });
+    expect(body.coupons).toEqual({ issued: 2, redeemed: 1, expired: 0, salesFen: 7_800 });
+    expect(body.previous.coupons).toEqual({ issued: 0, redeemed: 0, expired: 0, salesFen: 0 });
+    // Buyers: Amy (five purchases), Bo, Eve, Cy; only Amy bought twice or more.
     expect(body.repeatRate).toBeCloseTo(1 / 4, 10);
     expect(body.newMembers).toEqual({ total: 4, byPayment: 2, byFace: 0, byAdmin: 2, byImport: 0 });
     expect(body.previous.salesFen).toEqual({ members: 12_000 + 8_050 + 4_500 + 1_800, nonMembers: 3_330, total: 26_350 + 3_330 });
