@@ -40,6 +40,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'camera-stopped': 503,
   'tag-not-found': 404,
   'too-many-tags': 422,
+  'chain-offline': 503,
 };
 
 // What busboy (under multer) throws for a multipart body it cannot read: the client's mistake.

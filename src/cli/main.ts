@@ -12,6 +12,7 @@ import { backupFileName, restoreBackup, ROLES, verifyBackup, type ConsentMethod,
 import { dataPath, memberServiceOf, openMemberStore, openRecognitionCore } from '../recognitionCore.js';
 import { FaceEngine } from '../vision/faceEngine.js';
 import { jsonLine, toEmbedRecord, toIdentifyRecord } from './cliOutput.js';
+import { registerHqCommand } from './hqCommand.js';
 import { registerServiceCommand } from './serviceCommand.js';
 
 const CONSENT_METHODS: ConsentMethod[] = ['written', 'verbal-at-till', 'app', 'signage'];
@@ -210,6 +211,7 @@ export function buildCli(): Command {
     });
 
   registerServiceCommand(program);
+  registerHqCommand(program, withContext);
 
   return program;
 }

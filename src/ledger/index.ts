@@ -49,3 +49,4 @@ export type {
   SegmentExportRow,
   SegmentFilter,
 } from './segmentRepository.js';
+export type { ChainApplyOutcome, ChainEventKind, ChainFeedEvent, EntryBody, OutboxEvent, ChainReplica } from './chainReplica.js';

@@ -25,7 +25,10 @@ export type LedgerErrorCode =
   | 'RECHARGE_CONFLICT'
   | 'INSUFFICIENT_BALANCE'
   | 'INSUFFICIENT_POINTS'
-  | 'CONFIRMATION_REQUIRED';
+  | 'CONFIRMATION_REQUIRED'
+  | 'CHAIN_STORE_MISMATCH'
+  | 'CHAIN_NOT_JOINED'
+  | 'CHAIN_LOT_UNKNOWN';
 
 export class LedgerError extends UserError {
   declare readonly code: LedgerErrorCode;
