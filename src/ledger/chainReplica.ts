@@ -138,13 +138,13 @@ export class ChainReplica {
       backfilled += this.#db
         .prepare(
           `INSERT INTO chain_outbox (gid, kind, member_id, body)
-           SELECT ?1 || ':e' || e.id, 'entry', e.member_id,
+           SELECT @store || ':e' || e.id, 'entry', e.member_id,
              json_object('kind', e.kind, 'spendFen', e.spend_fen, 'points', e.points, 'storedFen', e.stored_fen,
-               'orderId', e.order_id, 'refId', e.ref_id, 'lot', CASE WHEN e.lot_entry_id IS NULL THEN NULL ELSE ?1 || ':e' || e.lot_entry_id END,
+               'orderId', e.order_id, 'refId', e.ref_id, 'lot', CASE WHEN e.lot_entry_id IS NULL THEN NULL ELSE @store || ':e' || e.lot_entry_id END,
                'atMs', e.at_ms, 'recordedAtMs', e.recorded_at_ms)
            FROM ledger_entries e ORDER BY e.id`,
         )
-        .run(storeId).changes;
+        .run({ store: storeId }).changes;
       return { joined: true, backfilled };
     }).immediate();
   }
