@@ -25,9 +25,12 @@ import { MembershipService } from './services/membershipService.js';
 import { operatingPointView } from './services/recognitionHealth.js';
 import { RecognitionReporter } from './services/recognitionReporter.js';
 import { SegmentService } from './services/segmentService.js';
+import { CampaignService } from './services/campaignService.js';
+import { CouponService } from './services/couponService.js';
 import { AuditPurgeStage } from './stages/auditPurgeStage.js';
 import { BackupStage } from './stages/backupStage.js';
 import { ChainSyncStage } from './stages/chainSyncStage.js';
+import { CouponExpiryStage } from './stages/couponExpiryStage.js';
 import { DemoSeedStage } from './stages/demoSeedStage.js';
 import { HousekeepingStage } from './stages/housekeepingStage.js';
 import { HttpServerStage } from './stages/httpServerStage.js';
@@ -121,6 +124,8 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
   const segments = new SegmentService({ store, settings: settings.segments, log: childLogger(root, 'segments') });
   const chain = chainSyncOf(settings.chain, { store, members, segments, log: childLogger(root, 'chain') });
   const membership = new MembershipService({ store, members, till: gateway, segments, spending: chain });
+  const coupons = new CouponService({ store, segments, settings: settings.campaigns });
+  const campaigns = new CampaignService({ store, settings: settings.campaigns, log: childLogger(root, 'campaigns') });
   const reporter = new RecognitionReporter({ store, members, metrics, till: gateway });
   const checkout = new Checkout({
     store,
@@ -188,6 +193,8 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
         sinceMs: startedAt,
       }),
     segments,
+    coupons,
+    campaigns,
     lanes: directory,
     health: () => ({
       uptimeS: Math.round((Date.now() - startedAt) / 1000),
@@ -213,6 +220,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       ...(settings.backup.intervalHours > 0 ? [new BackupStage({ store, backup: settings.backup, dataDir: settings.dataDir, log })] : []),
       new MembershipJobsStage({ membership, log }),
       new SegmentsStage({ segments, everyHours: settings.segments.recomputeEveryHours, log }),
+      new CouponExpiryStage({ coupons, everyMinutes: settings.campaigns.expireEveryMinutes, log }),
       new AuditPurgeStage({ store, auditRetentionDays: settings.security.auditRetentionDays, log }),
       new MemberChangesStage({ store, members, everyMs: settings.storage.followChangesEveryMs, log }),
       ...(chain ? [new ChainSyncStage({ sync: chain, everyMs: settings.chain.syncEveryMs, log })] : []),

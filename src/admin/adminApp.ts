@@ -10,8 +10,11 @@ import type { EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
 import type { FaceCoverageService } from '../services/faceCoverage.js';
 import type { MemberService } from '../services/memberService.js';
 import type { OperatingPointView } from '../services/recognitionHealth.js';
+import type { CampaignService } from '../services/campaignService.js';
+import type { CouponService } from '../services/couponService.js';
 import type { SegmentService } from '../services/segmentService.js';
 import { auditRoutes } from './auditRoutes.js';
+import { campaignRoutes, marketingView } from './campaignRoutes.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError, errorHandler } from './httpErrors.js';
 import { shedWhenBusy, type LoadShedding } from './loadShedding.js';
@@ -36,6 +39,8 @@ export interface AdminAppDeps {
   recognition: () => OperatingPointView;
   /** Members' lifecycle, RFM segment and tags. */
   segments: SegmentService;
+  coupons: CouponService;
+  campaigns: CampaignService;
   lanes: LaneDirectory;
   health: () => Record<string, unknown>;
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -103,7 +108,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
 
   app.post('/api/members', allow('POST /api/members'), json, (req, res) => {
     const input = memberInput.parse(req.body);
-    res.status(201).json(members.createMember({ actor: actorOf(req), name: input.name, phone: input.phone ?? null }));
+    res.status(201).json(members.createMember({ actor: actorOf(req), name: input.name, phone: input.phone ?? null, source: 'admin' }));
   });
 
   app.get('/api/members', allow('GET /api/members'), (req, res) => {
@@ -131,6 +136,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
       faceConsent: store.consents.activeFaceConsent(member.id) ?? null,
       faceCoverage: deps.faceCoverage.faceCoverage(member.id),
       segment: deps.segments.segmentOf(member.id) ?? null,
+      marketing: marketingView(store.campaigns.preferences(member.id)!),
     });
   });
 
@@ -169,6 +175,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
   app.use(auditRoutes({ store, allow, auditRetentionDays: deps.security.auditRetentionDays }));
   app.use(recognitionRoutes({ allow, recognition: deps.recognition }));
   app.use(segmentRoutes({ allow, segments: deps.segments, json }));
+  app.use(campaignRoutes({ allow, json, coupons: deps.coupons, campaigns: deps.campaigns, members }));
 
   app.get('/api/lanes', allow('GET /api/lanes'), (_req, res) => {
     res.json({ lanes: lanes.list() });

@@ -41,6 +41,13 @@ const STATUS_BY_CODE: Record<string, number> = {
   'tag-not-found': 404,
   'too-many-tags': 422,
   'chain-offline': 503,
+  COUPON_NOT_FOUND: 404,
+  COUPON_USED: 409,
+  COUPON_EXPIRED: 422,
+  COUPON_NOT_YET_VALID: 422,
+  COUPON_OTHER_MEMBER: 403,
+  COUPON_MIN_SPEND: 422,
+  BATCH_CONFLICT: 409,
 };
 
 // What busboy (under multer) throws for a multipart body it cannot read: the client's mistake.

@@ -13,6 +13,7 @@ import { dataPath, memberServiceOf, openMemberStore, openRecognitionCore } from 
 import { FaceEngine } from '../vision/faceEngine.js';
 import { jsonLine, toEmbedRecord, toIdentifyRecord } from './cliOutput.js';
 import { registerHqCommand } from './hqCommand.js';
+import { registerImportCommand } from './importCommand.js';
 import { registerServiceCommand } from './serviceCommand.js';
 
 const CONSENT_METHODS: ConsentMethod[] = ['written', 'verbal-at-till', 'app', 'signage'];
@@ -210,6 +211,7 @@ export function buildCli(): Command {
       });
     });
 
+  registerImportCommand(program, (run) => withContext(program, run), freeText);
   registerServiceCommand(program);
   registerHqCommand(program, withContext);
 

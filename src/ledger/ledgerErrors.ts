@@ -28,7 +28,16 @@ export type LedgerErrorCode =
   | 'CONFIRMATION_REQUIRED'
   | 'CHAIN_STORE_MISMATCH'
   | 'CHAIN_NOT_JOINED'
-  | 'CHAIN_LOT_UNKNOWN';
+  | 'CHAIN_LOT_UNKNOWN'
+  | 'COUPON_NOT_FOUND'
+  | 'COUPON_USED'
+  | 'COUPON_EXPIRED'
+  | 'COUPON_NOT_YET_VALID'
+  | 'COUPON_OTHER_MEMBER'
+  | 'COUPON_MIN_SPEND'
+  | 'BATCH_CONFLICT'
+
+  | 'OPENING_EXISTS';
 
 export class LedgerError extends UserError {
   declare readonly code: LedgerErrorCode;

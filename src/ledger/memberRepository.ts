@@ -40,6 +40,7 @@ export class MemberRepository {
   readonly #listByPhonePrefix;
   readonly #delete;
   readonly #count;
+  readonly #byPhone;
   readonly #db: SqliteDatabase;
   /** Statements for lists filtered by segment or tag, one per combination of conditions. */
   readonly #filtered = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
@@ -63,6 +64,7 @@ export class MemberRepository {
     );
     this.#delete = db.prepare<[string]>('DELETE FROM members WHERE id = ?');
     this.#count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM members');
+    this.#byPhone = db.prepare<[string], MemberRow>(`SELECT ${COLUMNS} FROM members WHERE phone = ?`);
   }
 
   create(input: CreateMemberInput): Member {
@@ -124,6 +126,13 @@ export class MemberRepository {
     return (statement.all(named) as MemberRow[]).map(toMember);
   }
 
+  /** The member with this phone number (spaces, dashes and +86 allowed), if any. */
+  byPhone(phone: string): Member | undefined {
+    const digits = normalizePhone(phone);
+    const row = digits === null ? undefined : this.#byPhone.get(digits);
+    return row && toMember(row);
+  }
+
   /** Deletes the member; faces and consents go with it through ON DELETE CASCADE. */
   delete(id: string): boolean {
     return this.#delete.run(id).changes > 0;
@@ -138,7 +147,8 @@ function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function normalizePhone(phone: string | null | undefined): string | null {
+/** A mainland mobile number as stored: 11 digits; null for none; throws for anything else. */
+export function normalizePhone(phone: string | null | undefined): string | null {
   if (phone === undefined || phone === null || phone.trim() === '') return null;
   const digits = phone.replace(/[\s-]/g, '').replace(/^(\+86|0086)/, '');
   if (!MAINLAND_MOBILE.test(digits)) {

@@ -1,6 +1,8 @@
 import type { MembershipSettings } from '../config/settingsSchema.js';
 import { AuditLog } from './auditLog.js';
 import { ChainReplica, type ChainApplyOutcome, type ChainFeedEvent } from './chainReplica.js';
+import { CampaignRepository } from './campaignRepository.js';
+import { CouponLedger } from './couponLedger.js';
 import { ConsentRepository, type ConsentWithdrawal } from './consentRepository.js';
 import { openDatabase, type MigrationBackupOptions, type SqliteDatabase } from './database.js';
 import { FaceCipher } from './faceCipher.js';
@@ -8,12 +10,13 @@ import { FaceRepository, type AddFaceInput } from './faceRepository.js';
 import { GroupCommit, type GroupCommitStats } from './groupCommit.js';
 import { LedgerError } from './ledgerErrors.js';
 import { MemberActivity } from './memberActivity.js';
+import { MemberImportRepository } from './memberImportRepository.js';
 import { MemberRepository } from './memberRepository.js';
 import { MembershipLedger, type MembershipLedgerOptions } from './membershipLedger.js';
 import { derivePayerKeySecret } from './payerIdentity.js';
 import { SegmentRepository } from './segmentRepository.js';
 import { TokenRepository } from './tokenRepository.js';
-import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member } from './types.js';
+import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member, MemberSource } from './types.js';
 
 export interface OpenMemberStoreOptions {
   databaseFile: string;
@@ -44,6 +47,8 @@ export interface EnrollMemberInput {
   actor: string;
   name: string;
   phone?: string | null;
+  /** How the member came to the shop, for the processing log (the dashboard counts new members by it). */
+  source?: MemberSource;
   /** Required when `faces` is not empty. */
   faceConsent?: FaceConsentInput;
   faces?: NewFaceInput[];
@@ -77,6 +82,9 @@ export class MemberStore {
   readonly segments: SegmentRepository;
   /** The outbox for HQ and the feed from it, when the store is part of a chain. */
   readonly chain: ChainReplica;
+  readonly coupons: CouponLedger;
+  readonly campaigns: CampaignRepository;
+  readonly imports: MemberImportRepository;
   readonly #db: SqliteDatabase;
   readonly #group: GroupCommit;
   #purgePending = false;
@@ -100,6 +108,9 @@ export class MemberStore {
     this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock }, membership);
     this.segments = new SegmentRepository(db);
     this.chain = new ChainReplica(db);
+    this.coupons = new CouponLedger({ db, membership: this.membership, audit: this.audit, clock });
+    this.campaigns = new CampaignRepository(db);
+    this.imports = new MemberImportRepository(db);
   }
 
   static open(opts: OpenMemberStoreOptions): MemberStore {
@@ -165,7 +176,7 @@ export class MemberStore {
     }
     return this.inTransaction(() => {
       const member = this.members.create({ name: input.name, phone: input.phone });
-      this.audit.record({ actor: input.actor, action: 'member.create', subject: member.id });
+      this.audit.record({ actor: input.actor, action: 'member.create', subject: member.id, details: input.source ? { source: input.source } : null });
       const consent = input.faceConsent ? this.grantFaceConsent(member.id, input.faceConsent, input.actor) : null;
       const records = faces.map((face) => this.enrollFace({ ...face, memberId: member.id }, input.actor));
       return { member, consent, faces: records };

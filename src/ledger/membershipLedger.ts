@@ -179,6 +179,32 @@ export interface BalanceCheck {
   cacheWasCorrect: boolean;
 }
 
+/** What a member brings from the shop's previous system (memberlens import members). */
+export interface OpeningBalancesInput {
+  memberId: string;
+  points: number;
+  storedYuan: number | string;
+  /** A configured tier name, or null for the tier the member's spend reaches. */
+  tier: string | null;
+  actor: string;
+}
+
+export interface OpeningBalancesResult {
+  memberId: string;
+  points: number;
+  storedYuan: number;
+  tier: string;
+}
+
+/** A purchase made before memberlens ran at the till (memberlens import purchases). */
+export interface PastPurchaseInput {
+  memberId: string;
+  /** Unique per purchase; the import gives every one the prefix "import:". */
+  orderId: string;
+  amountYuan: number | string;
+  paidAtMs: EpochMs;
+}
+
 const MAX_ID_LENGTH = 128;
 
 interface ResolvedTier extends TierState {
@@ -531,6 +557,66 @@ export class MembershipLedger {
     return this.#applyActivity(memberId, this.#tierState(memberId, now), now, 'spend');
   }
 
+  /**
+   * Opening balances of a member brought from the shop's previous system, once per member:
+   * an 'opening-points' lot (it expires pointsExpiryDays after the import, like points earned
+   * that day) and 'opening-stored' value — ledger entries of their own kinds, so an opening
+   * balance is never taken for a recharge (no recharge tier) or for points a payment earned —
+   * and the tier the member held, kept for a full tier period from now.
+   */
+  recordOpeningBalances(input: OpeningBalancesInput): OpeningBalancesResult {
+    const memberId = checkId(input.memberId, 'member id');
+    if (!Number.isSafeInteger(input.points) || input.points < 0) {
+      throw new LedgerError('INVALID_INPUT', 'Opening points must be a whole number of 0 or more.');
+    }
+    const storedFen = Number(input.storedYuan) === 0 ? 0 : yuanToFen(input.storedYuan, { label: 'opening stored value', maxFen: this.#maxFen });
+    const tier = input.tier === null ? undefined : tierByName(this.#tiers, input.tier);
+    if (input.tier !== null && !tier) {
+      throw new LedgerError('INVALID_INPUT', `No tier "${input.tier}"; the tiers are ${this.#tiers.tiers.map((t) => t.name).join(', ')} (setting membership.tiers).`);
+    }
+    return this.#repo.write(() => {
+      const now = this.#clock();
+      this.#requireMember(memberId);
+      if (this.#repo.entries(memberId).some((e) => e.kind === 'opening-points' || e.kind === 'opening-stored')) {
+        throw new LedgerError('OPENING_EXISTS', `Member ${memberId} already has opening balances; correct them with a recharge, a deduction or points.`);
+      }
+      if (input.points > 0) this.#repo.addEntry({ memberId, kind: 'opening-points', points: input.points, refId: 'import', atMs: now }, now);
+      if (storedFen > 0) this.#repo.addEntry({ memberId, kind: 'opening-stored', storedFen, refId: 'import', atMs: now }, now);
+      const before = this.#tierState(memberId, now);
+      const rank = Math.max(tier?.rank ?? 0, this.#qualifiedRank(memberId, now), before.rank);
+      this.#repo.writeTier(memberId, tierAt(this.#tiers, rank).name, now + this.#tiers.periodMs, now);
+      this.#audit.record({ actor: input.actor, action: 'import', subject: memberId, details: { what: 'opening-balances', points: input.points, storedFen, tier: tierAt(this.#tiers, rank).name } });
+      return { memberId, points: input.points, storedYuan: fenToYuan(storedFen), tier: tierAt(this.#tiers, rank).name };
+    });
+  }
+
+  /**
+   * A purchase from before memberlens ran at the till, once per order id: a 'spend' entry at
+   * its own time, so it counts for the member's segments (RFM) and their tier spend window as
+   * it did in the shop, but no payments row (no lane, channel or payer) and no points — the
+   * opening points already hold what it earned. `duplicate` when it was recorded before.
+   */
+  recordPastPurchase(input: PastPurchaseInput): { memberId: string; orderId: string; duplicate: boolean } {
+    const memberId = checkId(input.memberId, 'member id');
+    const orderId = checkId(input.orderId, 'order id');
+    const amountFen = yuanToFen(input.amountYuan, { label: 'purchase amount', maxFen: this.#maxFen });
+    const paidAtMs = this.#checkPaidAt(input.paidAtMs);
+    return this.#repo.write(() => {
+      const now = this.#clock();
+      const existing = this.#repo.orderEntries(orderId);
+      if (existing.length > 0) {
+        const same = existing.length === 1 && existing[0]!.memberId === memberId && existing[0]!.spendFen === amountFen && existing[0]!.atMs === paidAtMs;
+        if (!same) {
+          throw new LedgerError('ORDER_CONFLICT', `Order ${orderId} is already in the ledger with another member, amount or time; give each purchase its own order number.`);
+        }
+        return { memberId, orderId, duplicate: true };
+      }
+      this.#requireMember(memberId);
+      this.#repo.addEntry({ memberId, kind: 'spend', spendFen: amountFen, orderId, refId: 'import', atMs: paidAtMs }, now);
+      return { memberId, orderId, duplicate: false };
+    });
+  }
+
   /** Spends points, oldest first, once per order id; never more than the usable points. */
   redeemPoints(memberId: string, points: number, orderId: string): RedeemResult {
     const id = checkId(memberId, 'member id');
@@ -614,6 +700,34 @@ export class MembershipLedger {
       balanceYuan: fenToYuan(this.#repo.cachedBalances(memberId).storedFen),
       spendInWindowYuan: fenToYuan(this.#repo.spendSince(memberId, windowStartMs(this.#tiers, nowMs))),
     };
+  }
+
+  /** The next tier up and the spend in the tier window still needed to reach it; null at the top tier. */
+  nextTier(memberId: string, nowMs: EpochMs = this.#clock()): { name: string; spendToGoFen: Fen } | null {
+    const rank = this.#tierState(memberId, nowMs).rank;
+    const next = this.#tiers.tiers[rank + 1];
+    if (!next) return null;
+    const spent = this.#repo.spendSince(memberId, windowStartMs(this.#tiers, nowMs));
+    return { name: next.name, spendToGoFen: Math.max(0, next.minSpendFen - spent) };
+  }
+
+  /** Points usable now that will have expired `withinMs` from now. */
+  pointsExpiringWithin(memberId: string, withinMs: number, nowMs: EpochMs = this.#clock()): number {
+    return this.#usablePoints(memberId, nowMs) - this.#usablePoints(memberId, nowMs + withinMs);
+  }
+
+  /**
+   * Points a campaign gives (a check-in, a birthday bonus): one earn entry, a lot that expires
+   * like any other. The campaign records its firing in the same transaction, which makes it once.
+   */
+  awardPoints(memberId: string, points: number, refId: string): void {
+    if (!Number.isSafeInteger(points) || points <= 0) throw new LedgerError('INVALID_INPUT', 'Points to award must be a whole number above 0.');
+    this.#repo.write(() => {
+      this.#requireMember(memberId);
+      const now = this.#clock();
+      this.#repo.addEntry({ memberId, kind: 'points-earn', points, refId: checkId(refId, 'award id'), atMs: now }, now);
+      this.#audit.record({ actor: 'system', action: 'points.award', subject: memberId, details: { points, refId } });
+    });
   }
 
   /** The member's balances from the cache (fast); `recomputeBalances` checks them. */

@@ -13,6 +13,9 @@ export const LEDGER_ENTRY_KINDS = [
   'recharge',
   'recharge-bonus',
   'deduct',
+  // Balances a member brought from the shop's previous system (memberlens import members).
+  'opening-points',
+  'opening-stored',
 ] as const;
 export type LedgerEntryKind = (typeof LEDGER_ENTRY_KINDS)[number];
 
@@ -136,6 +139,7 @@ export class MembershipRepository {
   readonly #db: SqliteDatabase;
   readonly #insertEntry;
   readonly #entriesOfMember;
+  readonly #entriesOfOrder;
   readonly #sumsFromEntries;
   readonly #cachedBalances;
   readonly #writeBalances;
@@ -177,6 +181,7 @@ export class MembershipRepository {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#entriesOfMember = db.prepare<[string], EntryRow>('SELECT * FROM ledger_entries WHERE member_id = ? ORDER BY id');
+    this.#entriesOfOrder = db.prepare<[string], EntryRow>('SELECT * FROM ledger_entries WHERE order_id = ? ORDER BY id');
     this.#sumsFromEntries = db.prepare<[string], { spend: number; points: number; stored: number }>(
       `SELECT COALESCE(SUM(spend_fen), 0) AS spend, COALESCE(SUM(points), 0) AS points,
               COALESCE(SUM(stored_fen), 0) AS stored
@@ -222,7 +227,7 @@ export class MembershipRepository {
     this.#lotsFromEntries = db.prepare<[string], LotRow>(
       `SELECT e.id AS lot_entry_id, e.member_id, e.at_ms AS earned_at_ms,
               e.points + COALESCE((SELECT SUM(c.points) FROM ledger_entries c WHERE c.lot_entry_id = e.id), 0) AS remaining
-       FROM ledger_entries e WHERE e.member_id = ? AND e.kind = 'points-earn' ORDER BY e.id`,
+       FROM ledger_entries e WHERE e.member_id = ? AND e.kind IN ('points-earn', 'opening-points') ORDER BY e.id`,
     );
     this.#cachedLots = db.prepare<[string], LotRow>('SELECT * FROM points_lots WHERE member_id = ? ORDER BY lot_entry_id');
     this.#writeLot = db.prepare<[number, string, number, number]>(
@@ -307,6 +312,10 @@ export class MembershipRepository {
 
   entries(memberId: string): LedgerEntry[] {
     return this.#entriesOfMember.all(memberId).map(toEntry);
+  }
+
+  orderEntries(orderId: string): LedgerEntry[] {
+    return this.#entriesOfOrder.all(orderId).map(toEntry);
   }
 
   cachedBalances(memberId: string): MemberBalances {

@@ -19,6 +19,13 @@ export interface TierView {
   discountRate: number;
 }
 
+/**
+ * How a member came to the shop, as the processing log's member.create entry says:
+ * a first payment (支付即会员, written by the membership ledger), the admin page or API,
+ * the command line's enroll, the demo seeding, or an import from the shop's previous system.
+ */
+export type MemberSource = 'payment' | 'admin' | 'cli' | 'demo' | 'import';
+
 export type FaceSource = 'cli' | 'admin-upload' | 'lane-capture';
 
 /** Quality measurements from the vision stage, stored as JSON and returned unchanged. */
@@ -72,13 +79,22 @@ export type AuditAction =
   | 'recharge'
   | 'deduct'
   | 'points.redeem'
+  // Campaigns: points a rule gave, an admin's coupon batch, saved rules, a member's marketing choices.
+  | 'points.award'
+  | 'coupon.batch'
+  | 'campaign.rules'
+  | 'member.marketing'
   // Checkout: a face that matched one member stood at the scanner while another paid.
   | 'review.flag'
   | 'consent.decline'
   // An admin token used over HTTP; written at most once per token per security.loginAuditWindowMs.
   | 'login'
   // Entries past security.auditRetentionDays about to be deleted: cutoff and count, written first.
-  | 'audit.purge';
+  | 'audit.purge'
+  // Members and balances brought from the shop's previous system (memberlens import).
+  | 'import'
+  // A message to a segment queued for the shop's SMS / WeChat provider: campaign, template, counts.
+  | 'message.campaign';
 
 export type AuditDetails = Record<string, unknown>;
 

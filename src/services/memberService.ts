@@ -1,6 +1,6 @@
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { ChainApplyOutcome, ChainFeedEvent, FaceSource, Member, MemberStore } from '../ledger/index.js';
+import type { ChainApplyOutcome, ChainFeedEvent, FaceSource, MarketingPreferences, Member, MemberSource, MemberStore } from '../ledger/index.js';
 import type { EnrollmentImage, EnrollmentResult, FaceConsent, Enrollment } from '../matching/enrollment.js';
 import type { Gallery } from '../matching/gallery.js';
 import { decideMatch, type MatchPolicy } from '../matching/matcher.js';
@@ -38,6 +38,8 @@ export interface NewMemberInput {
   name: string;
   phone?: string | null;
   actor: string;
+  /** How the member came to the shop, for the processing log. */
+  source?: MemberSource;
 }
 
 /**
@@ -60,7 +62,7 @@ export class MemberService {
 
   /** A member without a face (they can still be found by payment, member QR or phone). */
   createMember(input: NewMemberInput): Member {
-    return this.deps.store.enrollMember({ actor: input.actor, name: input.name, phone: input.phone ?? null }).member;
+    return this.deps.store.enrollMember({ actor: input.actor, name: input.name, phone: input.phone ?? null, source: input.source }).member;
   }
 
   /** A new member with faces; nothing is written unless at least one photo is accepted. */
@@ -150,6 +152,35 @@ export class MemberService {
   }
 
   /** Erases the member with every face and consent; false when there was no such member. */
+  /**
+   * A member's marketing choices: opting out of marketing (no campaign rule fires, no message
+   * goes out) and a birthday month-day given with their agreement (null forgets it). The
+   * processing log records what changed, never the date itself.
+   */
+  setMarketingPreferences(
+    memberId: string,
+    change: { marketingOptOut?: boolean; birthday?: { monthDay: string } | null },
+    actor: string,
+  ): MarketingPreferences {
+    const { store } = this.deps;
+    return store.inTransaction(() => {
+      this.requireMember(memberId);
+      const now = Date.now();
+      if (change.marketingOptOut !== undefined) store.campaigns.setMarketingOptOut(memberId, change.marketingOptOut, now);
+      if (change.birthday !== undefined) store.campaigns.setBirthday(memberId, change.birthday && { monthDay: change.birthday.monthDay, agreedAtMs: now }, now);
+      store.audit.record({
+        actor,
+        action: 'member.marketing',
+        subject: memberId,
+        details: {
+          ...(change.marketingOptOut === undefined ? {} : { marketingOptOut: change.marketingOptOut }),
+          ...(change.birthday === undefined ? {} : { birthday: change.birthday === null ? 'forgotten' : 'given with agreement' }),
+        },
+      });
+      return store.campaigns.preferences(memberId)!;
+    });
+  }
+
   deleteMember(memberId: string, actor: string): boolean {
     const { deleted } = this.deps.store.deleteMember(memberId, actor);
     if (deleted) this.memberGone(memberId);

@@ -105,6 +105,11 @@ describe('hostile request bodies on every write route', () => {
     },
     'POST /api/members/:id/tags': { path: () => `/api/members/${memberId}/tags`, body: () => ({ tag: 'VIP' }), freeText: ['tag'] },
     'DELETE /api/members/:id/tags/:tag': { path: () => `/api/members/${memberId}/tags/VIP`, body: () => ({}), freeText: [] },
+    'POST /api/coupons/batches': {
+      path: () => '/api/coupons/batches',
+      body: () => ({ batchId: next('b'), segment: { tag: 'VIP' }, coupon: { title: '周末券', amountOffYuan: 5, minSpendYuan: 20, validDays: 3 } }),
+      freeText: ['segment.tag', 'coupon.title'],
+    },
     'POST /api/lanes/:lane/consents/:requestId': {
       path: () => '/api/lanes/lane1/consents/r-nobody',
       body: () => ({ answer: 'granted', staff: 'lin' }),
