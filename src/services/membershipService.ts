@@ -2,6 +2,7 @@ import type {
   AppliedCoupon,
   CashSaleResult,
   DeductInput,
+  DeductResult,
   MemberStore,
   PaymentResult,
   RechargeInput,
@@ -28,6 +29,8 @@ export class MembershipService {
       till: TillNotifier;
       /** Recomputes the member's lifecycle and RFM segment after each ledger write. */
       segments: Pick<SegmentService, 'recompute'>;
+      /** In a chain, stored value is spent only with HQ's authorization (see ChainSync). */
+      spending?: { deduct(input: DeductInput): Promise<DeductResult> };
     },
   ) {}
 
@@ -78,8 +81,9 @@ export class MembershipService {
     return result;
   }
 
-  async deduct(input: DeductInput) {
-    const { store } = this.deps;
+  async deduct(input: DeductInput): Promise<DeductResult> {
+    const { store, spending } = this.deps;
+    if (spending) return spending.deduct(input);
     return this.write(() => store.membership.deduct(input));
   }
 

@@ -85,6 +85,8 @@ describe('opening the database', () => {
       'audit_log',
       'campaign_firings',
       'campaign_rules',
+      'chain_link',
+      'chain_outbox',
       'consents',
       'coupon_batches',
       'coupon_events',
@@ -113,6 +115,7 @@ describe('opening the database', () => {
       'rollup_lane_days',
       'rollup_member_days',
       'rollup_visit_hours',
+      'sqlite_sequence',
       'visits',
     ]);
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.at(-1)!.version);
