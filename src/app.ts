@@ -15,11 +15,13 @@ import { Lane } from './lanes/lane.js';
 import { laneDirectory } from './lanes/laneDirectory.js';
 import type { IssuedToken } from './ledger/index.js';
 import { decideMatch } from './matching/matcher.js';
+import { providerFromSettings } from './messaging/providerWebhook.js';
 import { TillGateway } from './push/tillGateway.js';
 import type { TillMessage } from './push/tillNotifier.js';
 import { memberServiceOf, openRecognitionCore, type RecognitionCore } from './recognitionCore.js';
 import { FaceCoverageService } from './services/faceCoverage.js';
 import { MembershipService } from './services/membershipService.js';
+import { MessageService } from './services/messageService.js';
 import { operatingPointView } from './services/recognitionHealth.js';
 import { RecognitionReporter } from './services/recognitionReporter.js';
 import { SegmentService } from './services/segmentService.js';
@@ -31,6 +33,7 @@ import { HttpServerStage } from './stages/httpServerStage.js';
 import { LoadWatchStage } from './stages/loadWatchStage.js';
 import { MemberChangesStage } from './stages/memberChangesStage.js';
 import { MembershipJobsStage } from './stages/membershipJobsStage.js';
+import { OutboundMessagesStage } from './stages/outboundMessagesStage.js';
 import { SegmentsStage } from './stages/segmentsStage.js';
 import { InferencePool } from './vision/inferencePool.js';
 
@@ -117,6 +120,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
   const segments = new SegmentService({ store, settings: settings.segments, log: childLogger(root, 'segments') });
   const membership = new MembershipService({ store, members, till: gateway, segments });
   const reporter = new RecognitionReporter({ store, members, metrics, till: gateway });
+  const messages = new MessageService({ store, segments, provider: providerFromSettings(settings.messaging), optedOut: () => false, settings: settings.messaging, log: childLogger(root, 'messages') });
   const checkout = new Checkout({
     store,
     members,
@@ -183,6 +187,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
         sinceMs: startedAt,
       }),
     segments,
+    messages,
     lanes: directory,
     health: () => ({
       uptimeS: Math.round((Date.now() - startedAt) / 1000),
@@ -208,6 +213,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       ...(settings.backup.intervalHours > 0 ? [new BackupStage({ store, backup: settings.backup, dataDir: settings.dataDir, log })] : []),
       new MembershipJobsStage({ membership, log }),
       new SegmentsStage({ segments, everyHours: settings.segments.recomputeEveryHours, log }),
+      new OutboundMessagesStage({ messages, everyMs: settings.messaging.deliverEveryMs, log }),
       new AuditPurgeStage({ store, auditRetentionDays: settings.security.auditRetentionDays, log }),
       new MemberChangesStage({ store, members, everyMs: settings.storage.followChangesEveryMs, log }),
       loadWatch,

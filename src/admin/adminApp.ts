@@ -10,12 +10,14 @@ import type { EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
 import type { FaceCoverageService } from '../services/faceCoverage.js';
 import type { MemberService } from '../services/memberService.js';
 import type { OperatingPointView } from '../services/recognitionHealth.js';
+import type { MessageService } from '../services/messageService.js';
 import type { SegmentService } from '../services/segmentService.js';
 import { auditRoutes } from './auditRoutes.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError, errorHandler } from './httpErrors.js';
 import { shedWhenBusy, type LoadShedding } from './loadShedding.js';
 import { recordAdminLogins } from './loginAudit.js';
+import { messageRoutes } from './messageRoutes.js';
 import { perMinuteLimit } from './rateLimits.js';
 import { recognitionRoutes } from './recognitionRoutes.js';
 import { consentFields, fromLaneInput, listQuery, memberInput } from './requestSchemas.js';
@@ -36,6 +38,8 @@ export interface AdminAppDeps {
   recognition: () => OperatingPointView;
   /** Members' lifecycle, RFM segment and tags. */
   segments: SegmentService;
+  /** Messages to a segment through the shop's provider. */
+  messages: MessageService;
   lanes: LaneDirectory;
   health: () => Record<string, unknown>;
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -169,6 +173,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
   app.use(auditRoutes({ store, allow, auditRetentionDays: deps.security.auditRetentionDays }));
   app.use(recognitionRoutes({ allow, recognition: deps.recognition }));
   app.use(segmentRoutes({ allow, segments: deps.segments, json }));
+  app.use(messageRoutes({ allow, messages: deps.messages, json }));
 
   app.get('/api/lanes', allow('GET /api/lanes'), (_req, res) => {
     res.json({ lanes: lanes.list() });

@@ -40,6 +40,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   'camera-stopped': 503,
   'tag-not-found': 404,
   'too-many-tags': 422,
+  'messaging-off': 409,
+  'campaign-conflict': 409,
+  'campaign-not-found': 404,
 };
 
 // What busboy (under multer) throws for a multipart body it cannot read: the client's mistake.

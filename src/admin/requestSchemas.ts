@@ -89,3 +89,18 @@ export const reviewsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.coerce.number().int().min(1).optional(),
 });
+
+// Messages to a segment (messageRoutes).
+
+export const messageCampaignInput = z.strictObject({
+  campaignId: ledgerId,
+  segment: z.strictObject(segmentFilter),
+  /** The provider's template code, e.g. an SMS template id. */
+  template: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'the provider\'s template code: 1 to 64 letters, digits and . _ : -'),
+  /** `{name}` is replaced by the member's name. */
+  text: freeText({ max: 500 }),
+});
+export const campaignMessagesQuery = z.strictObject({
+  after: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});

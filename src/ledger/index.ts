@@ -49,3 +49,4 @@ export type {
   SegmentExportRow,
   SegmentFilter,
 } from './segmentRepository.js';
+export { MESSAGE_STATUSES, type MessageStatus, type OutboundCampaign, type OutboundMessage, type OutboundMessageRepository } from './outboundMessageRepository.js';

@@ -8,6 +8,7 @@ import { GroupCommit, type GroupCommitStats } from './groupCommit.js';
 import { LedgerError } from './ledgerErrors.js';
 import { MemberActivity } from './memberActivity.js';
 import { MemberImportRepository } from './memberImportRepository.js';
+import { OutboundMessageRepository } from './outboundMessageRepository.js';
 import { MemberRepository } from './memberRepository.js';
 import { MembershipLedger, type MembershipLedgerOptions } from './membershipLedger.js';
 import { derivePayerKeySecret } from './payerIdentity.js';
@@ -78,6 +79,7 @@ export class MemberStore {
   readonly membership: MembershipLedger;
   readonly segments: SegmentRepository;
   readonly imports: MemberImportRepository;
+  readonly messages: OutboundMessageRepository;
   readonly #db: SqliteDatabase;
   readonly #group: GroupCommit;
   #purgePending = false;
@@ -101,6 +103,7 @@ export class MemberStore {
     this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock }, membership);
     this.segments = new SegmentRepository(db);
     this.imports = new MemberImportRepository(db);
+    this.messages = new OutboundMessageRepository(db);
   }
 
   static open(opts: OpenMemberStoreOptions): MemberStore {
