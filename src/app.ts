@@ -25,8 +25,11 @@ import { MessageService } from './services/messageService.js';
 import { operatingPointView } from './services/recognitionHealth.js';
 import { RecognitionReporter } from './services/recognitionReporter.js';
 import { SegmentService } from './services/segmentService.js';
+import { CampaignService } from './services/campaignService.js';
+import { CouponService } from './services/couponService.js';
 import { AuditPurgeStage } from './stages/auditPurgeStage.js';
 import { BackupStage } from './stages/backupStage.js';
+import { CouponExpiryStage } from './stages/couponExpiryStage.js';
 import { DemoSeedStage } from './stages/demoSeedStage.js';
 import { HousekeepingStage } from './stages/housekeepingStage.js';
 import { HttpServerStage } from './stages/httpServerStage.js';
@@ -119,8 +122,10 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
   });
   const segments = new SegmentService({ store, settings: settings.segments, log: childLogger(root, 'segments') });
   const membership = new MembershipService({ store, members, till: gateway, segments });
+  const coupons = new CouponService({ store, segments, settings: settings.campaigns });
+  const campaigns = new CampaignService({ store, settings: settings.campaigns, log: childLogger(root, 'campaigns') });
   const reporter = new RecognitionReporter({ store, members, metrics, till: gateway });
-  const messages = new MessageService({ store, segments, provider: providerFromSettings(settings.messaging), optedOut: () => false, settings: settings.messaging, log: childLogger(root, 'messages') });
+  const messages = new MessageService({ store, segments, provider: providerFromSettings(settings.messaging), optedOut: (id) => store.campaigns.preferences(id)?.marketingOptOut ?? false, settings: settings.messaging, log: childLogger(root, 'messages') });
   const checkout = new Checkout({
     store,
     members,
@@ -188,6 +193,8 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       }),
     segments,
     messages,
+    coupons,
+    campaigns,
     lanes: directory,
     health: () => ({
       uptimeS: Math.round((Date.now() - startedAt) / 1000),
@@ -214,6 +221,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       new MembershipJobsStage({ membership, log }),
       new SegmentsStage({ segments, everyHours: settings.segments.recomputeEveryHours, log }),
       new OutboundMessagesStage({ messages, everyMs: settings.messaging.deliverEveryMs, log }),
+      new CouponExpiryStage({ coupons, everyMinutes: settings.campaigns.expireEveryMinutes, log }),
       new AuditPurgeStage({ store, auditRetentionDays: settings.security.auditRetentionDays, log }),
       new MemberChangesStage({ store, members, everyMs: settings.storage.followChangesEveryMs, log }),
       loadWatch,

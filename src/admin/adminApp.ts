@@ -11,8 +11,11 @@ import type { FaceCoverageService } from '../services/faceCoverage.js';
 import type { MemberService } from '../services/memberService.js';
 import type { OperatingPointView } from '../services/recognitionHealth.js';
 import type { MessageService } from '../services/messageService.js';
+import type { CampaignService } from '../services/campaignService.js';
+import type { CouponService } from '../services/couponService.js';
 import type { SegmentService } from '../services/segmentService.js';
 import { auditRoutes } from './auditRoutes.js';
+import { campaignRoutes, marketingView } from './campaignRoutes.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError, errorHandler } from './httpErrors.js';
 import { shedWhenBusy, type LoadShedding } from './loadShedding.js';
@@ -40,6 +43,8 @@ export interface AdminAppDeps {
   segments: SegmentService;
   /** Messages to a segment through the shop's provider. */
   messages: MessageService;
+  coupons: CouponService;
+  campaigns: CampaignService;
   lanes: LaneDirectory;
   health: () => Record<string, unknown>;
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -135,6 +140,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
       faceConsent: store.consents.activeFaceConsent(member.id) ?? null,
       faceCoverage: deps.faceCoverage.faceCoverage(member.id),
       segment: deps.segments.segmentOf(member.id) ?? null,
+      marketing: marketingView(store.campaigns.preferences(member.id)!),
     });
   });
 
@@ -174,6 +180,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
   app.use(recognitionRoutes({ allow, recognition: deps.recognition }));
   app.use(segmentRoutes({ allow, segments: deps.segments, json }));
   app.use(messageRoutes({ allow, messages: deps.messages, json }));
+  app.use(campaignRoutes({ allow, json, coupons: deps.coupons, campaigns: deps.campaigns, members }));
 
   app.get('/api/lanes', allow('GET /api/lanes'), (_req, res) => {
     res.json({ lanes: lanes.list() });

@@ -64,6 +64,7 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
       discountRateApplied: result.discountRateApplied,
       pointsEarned: result.pointsEarned,
       tier: result.tierAfter,
+      coupon: result.coupon,
       face: result.face,
     });
   });

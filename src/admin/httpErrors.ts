@@ -43,6 +43,13 @@ const STATUS_BY_CODE: Record<string, number> = {
   'messaging-off': 409,
   'campaign-conflict': 409,
   'campaign-not-found': 404,
+  COUPON_NOT_FOUND: 404,
+  COUPON_USED: 409,
+  COUPON_EXPIRED: 422,
+  COUPON_NOT_YET_VALID: 422,
+  COUPON_OTHER_MEMBER: 403,
+  COUPON_MIN_SPEND: 422,
+  BATCH_CONFLICT: 409,
 };
 
 // What busboy (under multer) throws for a multipart body it cannot read: the client's mistake.

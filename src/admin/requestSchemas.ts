@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { freeTextProblem } from '../core/freeText.js';
+import { campaignRulesSchema, couponTermsSchema } from '../config/settingsSchema.js';
 import { PAYMENT_CHANNELS } from '../ledger/index.js';
 import { LIFECYCLES, RFM_SEGMENTS } from '../operations/segments.js';
 
@@ -74,6 +75,8 @@ export const paymentInput = z.strictObject({
   payerId: freeText({ max: 128 }),
   amount: yuan,
   paidAt: z.iso.datetime({ offset: true }),
+  /** A coupon of the payer's (GET /api/members/:id/coupons, or the till's prompt); `amount` is then the order before it. */
+  couponId: ledgerId.optional(),
 });
 export const refundInput = z.strictObject({ refundId: ledgerId, amount: yuan });
 export const rechargeInput = z.strictObject({ rechargeId: ledgerId, amount: yuan });
@@ -104,3 +107,24 @@ export const campaignMessagesQuery = z.strictObject({
   after: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+// Coupons and campaigns (campaignRoutes).
+
+export const couponBatchInput = z.strictObject({
+  batchId: ledgerId,
+  segment: z.strictObject(segmentFilter),
+  coupon: couponTermsSchema,
+});
+export const campaignRulesInput = campaignRulesSchema;
+/** Month and day only ("03-14"); 02-29 is allowed, and greeted on 02-28 in other years. */
+const monthDay = z
+  .string()
+  .regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'a month and day as MM-DD, e.g. "03-14"')
+  .refine((md) => !Number.isNaN(Date.parse(`2000-${md}T00:00:00Z`)) && new Date(`2000-${md}T00:00:00Z`).toISOString().slice(5, 10) === md, 'a day that exists in that month');
+export const marketingInput = z
+  .strictObject({
+    marketingOptOut: z.boolean().optional(),
+    /** Stored only when the member agreed: `agreed` must be true; null forgets it. */
+    birthday: z.strictObject({ monthDay, agreed: z.literal(true, 'the member must agree before their birthday is stored (agreed: true)') }).nullable().optional(),
+  })
+  .refine((b) => b.marketingOptOut !== undefined || b.birthday !== undefined, 'give marketingOptOut, birthday, or both');
+export const applyCouponInput = z.strictObject({ couponId: ledgerId });

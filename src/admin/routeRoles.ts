@@ -37,6 +37,12 @@ export const ROUTE_ROLES = {
   'GET /api/members.csv': ['admin'],
   'POST /api/messages/campaigns': ['admin'],
   'GET /api/messages/campaigns/:id': ['admin'],
+  // Coupons and campaigns: the owner's batches and rules; the POS and the till may read a member's coupons.
+  'POST /api/coupons/batches': ['admin'],
+  'GET /api/members/:id/coupons': ['admin', 'pos', 'till'],
+  'GET /api/campaigns/rules': ['admin'],
+  'PUT /api/campaigns/rules': ['admin'],
+  'PATCH /api/members/:id': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type RouteKey = keyof typeof ROUTE_ROLES;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { freeTextProblem } from '../core/freeText.js';
 import { cameraConfigSchema } from '../sources/cameraConfigSchema.js';
 import { scannerConfigSchema } from '../sources/scannerConfigSchema.js';
 
@@ -36,6 +37,92 @@ const qualityGate = (d: {
     })
     .strict()
     .prefault({});
+
+/** A coupon as settings, campaign rules and admin batches describe it: yuan and days. */
+export const couponTermsSchema = z
+  .object({
+    title: z.string()
+      .superRefine((text, ctx) => {
+        const problem = freeTextProblem(text);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .trim().normalize('NFC').min(1).max(20)
+      .describe('What the till and the member\'s coupon list call it, e.g. 回归券'),
+    amountOffYuan: z.number().positive().max(100_000).multipleOf(0.01).optional()
+      .describe('Fixed amount off the order; give this or rate'),
+    rate: z.number().gt(0).lt(1).multipleOf(0.01).optional()
+      .describe('Price multiplier, e.g. 0.9 for 10 % off; give this or amountOffYuan'),
+    minSpendYuan: z.number().min(0).max(100_000).multipleOf(0.01).default(0)
+      .describe('The order before the coupon must reach this; 0 = any order'),
+    validDays: z.number().int().min(1).max(3650)
+      .describe('Days the coupon is valid from when it is issued'),
+  })
+  .strict()
+  .refine((t) => (t.amountOffYuan === undefined) !== (t.rate === undefined), {
+    message: 'give exactly one of amountOffYuan (amount off) and rate (e.g. 0.9 for 10 % off)',
+    path: ['amountOffYuan'],
+  })
+  .refine((t) => t.amountOffYuan === undefined || t.minSpendYuan === 0 || t.amountOffYuan < t.minSpendYuan, {
+    message: 'an amount-off coupon must take off less than its minimum spend',
+    path: ['amountOffYuan'],
+  });
+
+const rule = <T extends z.ZodRawShape>(shape: T) => z.object({ enabled: z.boolean().default(true).describe('Whether the rule fires'), ...shape }).strict();
+
+/**
+ * The campaign rules: the settings hold the defaults, and an admin may save others at run
+ * time (PUT /api/campaigns/rules), which are validated by this same schema and kept in the
+ * database over the defaults. No rule fires for a member who opted out of marketing.
+ */
+export const campaignRulesSchema = z
+  .object({
+    joinGift: rule({
+      coupon: couponTermsSchema.default({ title: '新会员礼券', amountOffYuan: 5, minSpendYuan: 30, validDays: 30 }),
+    }).prefault({}).describe('A first-time payer who becomes a member (支付即会员) gets this coupon for the next visit'),
+    birthday: rule({
+      windowDays: z.number().int().min(0).max(15).default(3)
+        .describe('Days before and after the birthday (month-day) that count as the birthday week'),
+      reward: z.enum(['coupon', 'points-multiplier']).default('coupon')
+        .describe('coupon = the coupon below, once a year; points-multiplier = the points of purchases in the window are multiplied'),
+      coupon: couponTermsSchema.default({ title: '生日券', amountOffYuan: 20, minSpendYuan: 100, validDays: 14 }),
+      pointsMultiplier: z.number().int().min(2).max(10).default(2)
+        .describe('With reward points-multiplier: points earned in the birthday window are multiplied by this'),
+    }).prefault({}).describe('Members who gave their birthday (with their agreement) are greeted in their birthday week, once a year'),
+    dormantWelcome: rule({
+      coupon: couponTermsSchema.default({ title: '回归券', amountOffYuan: 10, minSpendYuan: 50, validDays: 14 }),
+    }).prefault({}).describe('A dormant or lost member who is recognized or scans their member QR gets this coupon, once per dormancy'),
+    spendThreshold: rule({
+      minOrderYuan: z.number().positive().max(100_000).default(200)
+        .describe('A payment of at least this (满X) earns the coupon'),
+      coupon: couponTermsSchema.default({ title: '满额返券', amountOffYuan: 20, minSpendYuan: 100, validDays: 30 }),
+    }).prefault({}).describe('A coupon for the next visit after a large payment (满X送券), once per order'),
+    nearTier: rule({
+      withinYuan: z.number().positive().max(100_000).default(100)
+        .describe('Remind a member whose spend in the tier window is within this of the next tier'),
+    }).prefault({}).describe('A member close to the next tier hears how much more reaches it'),
+    pointsExpiring: rule({
+      withinDays: z.number().int().min(1).max(365).default(30)
+        .describe('Points that expire within this many days are mentioned'),
+      minPoints: z.number().int().min(1).default(100)
+        .describe('Fewer expiring points than this are not worth a prompt'),
+    }).prefault({}).describe('A member whose points are about to expire is told how many'),
+    rechargeOffer: rule({
+      minPaymentYuan: z.number().positive().max(100_000).default(100)
+        .describe('After a payment of at least this by a member with no stored value, the till shows the best recharge bonus (membership.rechargeBonusRules, e.g. 充100送10)'),
+    }).prefault({}).describe('Offer stored value to a member who pays a lot without any'),
+    referral: rule({
+      referrerCoupon: couponTermsSchema.default({ title: '推荐奖励券', amountOffYuan: 10, minSpendYuan: 50, validDays: 30 }),
+      refereeCoupon: couponTermsSchema.default({ title: '好友礼券', amountOffYuan: 10, minSpendYuan: 50, validDays: 30 }),
+    }).prefault({}).describe('A member\'s QR scanned before a first-time payer pays (老带新): both get their coupon, once per new member'),
+    checkIn: rule({
+      points: z.number().int().min(0).max(1000).default(0)
+        .describe('Points for the first recognized visit of a day (face or member QR); 0 = none'),
+    }).prefault({}).describe('A recognized visit counts once a day (签到); consecutive days make a streak'),
+  })
+  .strict();
+
+export type CampaignRules = z.infer<typeof campaignRulesSchema>;
+export type CouponTermsSetting = z.infer<typeof couponTermsSchema>;
 
 export const settingsSchema = z
   .object({
@@ -126,6 +213,23 @@ export const settingsSchema = z
           .describe('A face not seen for this long has left'),
         popupCooldownMs: z.number().int().min(0).default(60_000)
           .describe('No second popup for the same member on a lane within this time after they were last seen'),
+      })
+      .strict()
+      .prefault({}),
+    sceneGate: z
+      .object({
+        enabled: z.boolean().default(true)
+          .describe('Look at each frame cheaply before the face networks: a scene that has not changed since the last analyzed frame is not analyzed again (tracks in it are kept alive); false = every frame is analyzed, as before the gate'),
+        thumbnailWidthPx: z.number().int().min(16).max(320).default(80)
+          .describe('Width of the grey thumbnail the gate compares frames on; small enough that sensor noise averages out, large enough that a face moving in is many pixels'),
+        pixelChangeGreyLevels: z.number().int().min(1).max(255).default(12)
+          .describe('A thumbnail pixel whose grey level moved by more than this since the last analyzed frame counts as changed; above sensor noise, below a face moving over the background'),
+        changedShareMin: z.number().gt(0).max(1).default(0.004)
+          .describe('Share of thumbnail pixels that must have changed for the frame to be analyzed (0.004 of 80×60 is 19 pixels, a face of about 40 px in a 640×480 frame)'),
+        emptySceneRecheckMs: z.number().int().min(100).default(5000)
+          .describe('An unchanged scene with nobody tracked is analyzed again after this long all the same, in case a change crept in below the gate'),
+        newFaceFullRateFrames: z.number().int().min(0).default(15)
+          .describe('A face is analyzed on each of its first this many frames whether the scene changed or not: its votes, its capture for a consented enrollment and the payer attribution need them; after that an unchanged scene holds it'),
       })
       .strict()
       .prefault({}),
@@ -323,6 +427,19 @@ export const settingsSchema = z
       })
       .refine((m) => m.retryMaxDelayMs >= m.retryBaseDelayMs, { message: 'messaging.retryMaxDelayMs must be at least retryBaseDelayMs', path: ['retryMaxDelayMs'] })
       .prefault({}),
+    campaigns: z
+      .object({
+        rules: campaignRulesSchema.prefault({})
+          .describe('Coupon and counter campaign rules; defaults here, an admin may save others with PUT /api/campaigns/rules'),
+        visitWindowMs: z.number().int().min(10_000).max(6 * 3_600_000).default(30 * 60_000)
+          .describe('Counter prompts fire once per visit: a member seen again at any lane within this time of the last sighting is the same visit'),
+        batchMaxMembers: z.number().int().min(1).max(1_000_000).default(100_000)
+          .describe('Most members one coupon batch (POST /api/coupons/batches) may issue to'),
+        expireEveryMinutes: z.number().int().min(1).max(24 * 60).default(60)
+          .describe('How often coupons past their validity are recorded as expired in the coupon ledger'),
+      })
+      .strict()
+      .prefault({}),
     security: z
       .object({
         enrollPerMinute: z.number().int().min(1).default(30)
@@ -348,4 +465,5 @@ export type MatchingSettings = Settings['matching'];
 export type MembershipSettings = Settings['membership'];
 export type SegmentSettings = Settings['segments'];
 export type MessagingSettings = Settings['messaging'];
+export type CampaignSettings = Settings['campaigns'];
 export type LaneSettings = Settings['lanes'][number];

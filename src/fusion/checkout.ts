@@ -56,6 +56,8 @@ export interface PaymentInput {
   amount: number | string;
   paidAtMs: number;
   actor: string;
+  /** A coupon of the payer's; `amount` is then the order before it. */
+  couponId?: string;
 }
 
 /** A face captured at the till, waiting for the customer's answer. Memory only. */
@@ -97,7 +99,7 @@ export class Checkout {
   /** Records a payment (group-committed with others arriving at once), links the face at the scanner, tells the till. */
   async payment(input: PaymentInput) {
     const laneState = this.requireLane(input.lane);
-    const { result, view } = await this.deps.membership.recordPayment({
+    const { result, view, coupon } = await this.deps.membership.recordPayment({
       orderId: input.orderId,
       lane: input.lane,
       channel: input.channel,
@@ -105,8 +107,9 @@ export class Checkout {
       payerId: input.payerId,
       amountYuan: input.amount,
       paidAtMs: input.paidAtMs,
+      ...(input.couponId === undefined ? {} : { couponId: input.couponId }),
     });
-    if (result.duplicate) return { ...result, face: 'duplicate' as const };
+    if (result.duplicate) return { ...result, coupon, face: 'duplicate' as const };
 
     const decision = laneState.fusion.onPayment({
       orderId: input.orderId,
@@ -137,13 +140,13 @@ export class Checkout {
       memberId: view.memberId,
       name: view.name,
       tier: view.tier,
-      amount: Number(input.amount),
+      amount: coupon ? coupon.paidYuan : Number(input.amount),
       pointsEarned: result.pointsEarned,
       points: view.points,
       balance: view.balance,
       face,
     });
-    return { ...result, face };
+    return { ...result, coupon, face };
   }
 
   /** The cashier records the customer's answer to a consent request. */

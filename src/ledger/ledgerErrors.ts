@@ -26,6 +26,14 @@ export type LedgerErrorCode =
   | 'INSUFFICIENT_BALANCE'
   | 'INSUFFICIENT_POINTS'
   | 'CONFIRMATION_REQUIRED'
+  | 'COUPON_NOT_FOUND'
+  | 'COUPON_USED'
+  | 'COUPON_EXPIRED'
+  | 'COUPON_NOT_YET_VALID'
+  | 'COUPON_OTHER_MEMBER'
+  | 'COUPON_MIN_SPEND'
+  | 'BATCH_CONFLICT'
+
   | 'OPENING_EXISTS';
 
 export class LedgerError extends UserError {

@@ -1,5 +1,7 @@
 import type { MembershipSettings } from '../config/settingsSchema.js';
 import { AuditLog } from './auditLog.js';
+import { CampaignRepository } from './campaignRepository.js';
+import { CouponLedger } from './couponLedger.js';
 import { ConsentRepository, type ConsentWithdrawal } from './consentRepository.js';
 import { openDatabase, type MigrationBackupOptions, type SqliteDatabase } from './database.js';
 import { FaceCipher } from './faceCipher.js';
@@ -78,6 +80,8 @@ export class MemberStore {
   readonly activity: MemberActivity;
   readonly membership: MembershipLedger;
   readonly segments: SegmentRepository;
+  readonly coupons: CouponLedger;
+  readonly campaigns: CampaignRepository;
   readonly imports: MemberImportRepository;
   readonly messages: OutboundMessageRepository;
   readonly #db: SqliteDatabase;
@@ -102,6 +106,8 @@ export class MemberStore {
     this.activity = new MemberActivity(db);
     this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock }, membership);
     this.segments = new SegmentRepository(db);
+    this.coupons = new CouponLedger({ db, membership: this.membership, audit: this.audit, clock });
+    this.campaigns = new CampaignRepository(db);
     this.imports = new MemberImportRepository(db);
     this.messages = new OutboundMessageRepository(db);
   }

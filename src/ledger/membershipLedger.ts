@@ -650,6 +650,34 @@ export class MembershipLedger {
     };
   }
 
+  /** The next tier up and the spend in the tier window still needed to reach it; null at the top tier. */
+  nextTier(memberId: string, nowMs: EpochMs = this.#clock()): { name: string; spendToGoFen: Fen } | null {
+    const rank = this.#tierState(memberId, nowMs).rank;
+    const next = this.#tiers.tiers[rank + 1];
+    if (!next) return null;
+    const spent = this.#repo.spendSince(memberId, windowStartMs(this.#tiers, nowMs));
+    return { name: next.name, spendToGoFen: Math.max(0, next.minSpendFen - spent) };
+  }
+
+  /** Points usable now that will have expired `withinMs` from now. */
+  pointsExpiringWithin(memberId: string, withinMs: number, nowMs: EpochMs = this.#clock()): number {
+    return this.#usablePoints(memberId, nowMs) - this.#usablePoints(memberId, nowMs + withinMs);
+  }
+
+  /**
+   * Points a campaign gives (a check-in, a birthday bonus): one earn entry, a lot that expires
+   * like any other. The campaign records its firing in the same transaction, which makes it once.
+   */
+  awardPoints(memberId: string, points: number, refId: string): void {
+    if (!Number.isSafeInteger(points) || points <= 0) throw new LedgerError('INVALID_INPUT', 'Points to award must be a whole number above 0.');
+    this.#repo.write(() => {
+      this.#requireMember(memberId);
+      const now = this.#clock();
+      this.#repo.addEntry({ memberId, kind: 'points-earn', points, refId: checkId(refId, 'award id'), atMs: now }, now);
+      this.#audit.record({ actor: 'system', action: 'points.award', subject: memberId, details: { points, refId } });
+    });
+  }
+
   /** The member's balances from the cache (fast); `recomputeBalances` checks them. */
   balances(memberId: string): MemberBalances {
     return this.#repo.cachedBalances(memberId);

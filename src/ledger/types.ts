@@ -79,6 +79,11 @@ export type AuditAction =
   | 'recharge'
   | 'deduct'
   | 'points.redeem'
+  // Campaigns: points a rule gave, an admin's coupon batch, saved rules, a member's marketing choices.
+  | 'points.award'
+  | 'coupon.batch'
+  | 'campaign.rules'
+  | 'member.marketing'
   // Checkout: a face that matched one member stood at the scanner while another paid.
   | 'review.flag'
   | 'consent.decline'

@@ -1,6 +1,6 @@
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { FaceSource, Member, MemberSource, MemberStore } from '../ledger/index.js';
+import type { FaceSource, MarketingPreferences, Member, MemberSource, MemberStore } from '../ledger/index.js';
 import type { EnrollmentImage, EnrollmentResult, FaceConsent, Enrollment } from '../matching/enrollment.js';
 import type { Gallery } from '../matching/gallery.js';
 import { decideMatch, type MatchPolicy } from '../matching/matcher.js';
@@ -152,6 +152,35 @@ export class MemberService {
   }
 
   /** Erases the member with every face and consent; false when there was no such member. */
+  /**
+   * A member's marketing choices: opting out of marketing (no campaign rule fires, no message
+   * goes out) and a birthday month-day given with their agreement (null forgets it). The
+   * processing log records what changed, never the date itself.
+   */
+  setMarketingPreferences(
+    memberId: string,
+    change: { marketingOptOut?: boolean; birthday?: { monthDay: string } | null },
+    actor: string,
+  ): MarketingPreferences {
+    const { store } = this.deps;
+    return store.inTransaction(() => {
+      this.requireMember(memberId);
+      const now = Date.now();
+      if (change.marketingOptOut !== undefined) store.campaigns.setMarketingOptOut(memberId, change.marketingOptOut, now);
+      if (change.birthday !== undefined) store.campaigns.setBirthday(memberId, change.birthday && { monthDay: change.birthday.monthDay, agreedAtMs: now }, now);
+      store.audit.record({
+        actor,
+        action: 'member.marketing',
+        subject: memberId,
+        details: {
+          ...(change.marketingOptOut === undefined ? {} : { marketingOptOut: change.marketingOptOut }),
+          ...(change.birthday === undefined ? {} : { birthday: change.birthday === null ? 'forgotten' : 'given with agreement' }),
+        },
+      });
+      return store.campaigns.preferences(memberId)!;
+    });
+  }
+
   deleteMember(memberId: string, actor: string): boolean {
     const { deleted } = this.deps.store.deleteMember(memberId, actor);
     if (deleted) this.memberGone(memberId);

@@ -1,4 +1,4 @@
-import type { DeductInput, MemberStore, PaymentResult, RechargeInput, RecordPaymentInput, RecordRefundInput, TierChange } from '../ledger/index.js';
+import type { AppliedCoupon, DeductInput, MemberStore, PaymentResult, RechargeInput, RecordPaymentInput, RecordRefundInput, TierChange } from '../ledger/index.js';
 import type { TillNotifier } from '../push/tillNotifier.js';
 import type { MemberService, MemberView } from './memberService.js';
 import type { SegmentService } from './segmentService.js';
@@ -12,7 +12,7 @@ import type { SegmentService } from './segmentService.js';
 export class MembershipService {
   constructor(
     private readonly deps: {
-      store: Pick<MemberStore, 'writeInGroup' | 'membership' | 'audit'>;
+      store: Pick<MemberStore, 'writeInGroup' | 'membership' | 'audit' | 'coupons'>;
       members: Pick<MemberService, 'view'>;
       till: TillNotifier;
       /** Recomputes the member's lifecycle and RFM segment after each ledger write. */
@@ -20,15 +20,23 @@ export class MembershipService {
     },
   ) {}
 
-  async recordPayment(input: RecordPaymentInput): Promise<{ result: PaymentResult; view: MemberView }> {
+  /**
+   * Records a payment; with `couponId` the coupon is redeemed in the same commit and
+   * `input.amountYuan` is the order before it (see CouponLedger.recordPaymentWithCoupon).
+   */
+  async recordPayment(input: RecordPaymentInput & { couponId?: string }): Promise<{ result: PaymentResult; view: MemberView; coupon: AppliedCoupon | null }> {
     const { store, till } = this.deps;
-    const result = await this.write(() => store.membership.recordPayment(input));
+    const { couponId, ...payment } = input;
+    const { result, coupon } = await this.write(
+      () => (couponId === undefined ? { result: store.membership.recordPayment(payment), coupon: null } : store.coupons.recordPaymentWithCoupon(payment, couponId)),
+      (r) => r.result.memberId,
+    );
     const view = this.deps.members.view(result.memberId)!;
     if (!result.duplicate && result.created) {
       till.toLane(input.lane, 'member:enrolled', { memberId: view.memberId, name: view.name, tier: view.tier, via: 'payment' });
     }
     this.tellTierChange(result.tierChange, input.lane);
-    return { result, view };
+    return { result, view, coupon };
   }
 
   async recordRefund(input: RecordRefundInput) {
@@ -78,10 +86,10 @@ export class MembershipService {
   }
 
   /** One ledger write in the next group commit, the member's segment recomputed in the same commit. */
-  private write<T extends { memberId: string }>(change: () => T): Promise<T> {
+  private write<T>(change: () => T, memberOf: (result: T) => string = (r) => (r as { memberId: string }).memberId): Promise<T> {
     return this.deps.store.writeInGroup(() => {
       const result = change();
-      this.deps.segments.recompute(result.memberId);
+      this.deps.segments.recompute(memberOf(result));
       return result;
     });
   }

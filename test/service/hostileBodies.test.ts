@@ -111,6 +111,11 @@ describe('hostile request bodies on every write route', () => {
       body: () => ({ campaignId: next('c'), segment: { tag: 'VIP' }, template: 'SMS_1', text: '{name}，本周会员日' }),
       freeText: ['text', 'segment.tag'],
     },
+    'POST /api/coupons/batches': {
+      path: () => '/api/coupons/batches',
+      body: () => ({ batchId: next('b'), segment: { tag: 'VIP' }, coupon: { title: '周末券', amountOffYuan: 5, minSpendYuan: 20, validDays: 3 } }),
+      freeText: ['segment.tag', 'coupon.title'],
+    },
     'POST /api/lanes/:lane/consents/:requestId': {
       path: () => '/api/lanes/lane1/consents/r-nobody',
       body: () => ({ answer: 'granted', staff: 'lin' }),

@@ -110,7 +110,7 @@ function harness(o: HarnessOptions = {}) {
     tierChange: null,
   };
   const membership = {
-    recordPayment: vi.fn(async (_input: Parameters<MembershipService['recordPayment']>[0]) => ({ result, view: PAYER })),
+    recordPayment: vi.fn(async (_input: Parameters<MembershipService["recordPayment"]>[0]) => ({ result, view: PAYER, coupon: null })),
     flagForReview: vi.fn((_input: Parameters<MembershipService['flagForReview']>[0]) => undefined),
   } satisfies Pick<MembershipService, 'recordPayment' | 'flagForReview'>;
 

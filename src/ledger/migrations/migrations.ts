@@ -4,8 +4,18 @@ import { membershipLedger } from './003_membership_ledger.js';
 import { auditRetention } from './004_audit_retention.js';
 import { auditByAction } from './005_audit_by_action.js';
 import { memberSegments } from './006_member_segments.js';
+import { couponsCampaigns } from './007_coupons_campaigns.js';
 import { importsAndOutboundMessages } from './008_imports_and_outbound_messages.js';
 import type { Migration } from './migration.js';
 
 /** Every schema step in order; append only, never edit a step that has shipped. */
-export const migrations: readonly Migration[] = [membersFacesConsentAudit, apiTokens, membershipLedger, auditRetention, auditByAction, memberSegments, importsAndOutboundMessages];
+export const migrations: readonly Migration[] = [
+  membersFacesConsentAudit,
+  apiTokens,
+  membershipLedger,
+  auditRetention,
+  auditByAction,
+  memberSegments,
+  couponsCampaigns,
+  importsAndOutboundMessages,
+];
