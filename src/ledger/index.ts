@@ -50,6 +50,7 @@ export type {
   SegmentFilter,
 } from './segmentRepository.js';
 export { MESSAGE_STATUSES, type MessageStatus, type OutboundCampaign, type OutboundMessage, type OutboundMessageRepository } from './outboundMessageRepository.js';
+export type { ChainApplyOutcome, ChainEventKind, ChainFeedEvent, EntryBody, OutboxEvent, ChainReplica } from './chainReplica.js';
 export type { NewCoupon, CouponBatchRow } from './couponRepository.js';
 export type { CouponLedger, AppliedCoupon, CouponBatchInput, CouponBatchResult } from './couponLedger.js';
 export type { CampaignRepository, MarketingPreferences, SavedCampaignRules } from './campaignRepository.js';
