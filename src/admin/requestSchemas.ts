@@ -127,6 +127,20 @@ export function analyticsPeriodQuery(maxDays: number) {
     });
 }
 
+// Messages to a segment (messageRoutes).
+
+export const messageCampaignInput = z.strictObject({
+  campaignId: ledgerId,
+  segment: z.strictObject(segmentFilter),
+  /** The provider's template code, e.g. an SMS template id. */
+  template: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'the provider\'s template code: 1 to 64 letters, digits and . _ : -'),
+  /** `{name}` is replaced by the member's name. */
+  text: freeText({ max: 500 }),
+});
+export const campaignMessagesQuery = z.strictObject({
+  after: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
 // Coupons and campaigns (campaignRoutes).
 
 export const couponBatchInput = z.strictObject({

@@ -54,6 +54,7 @@ export type {
   SegmentExportRow,
   SegmentFilter,
 } from './segmentRepository.js';
+export { MESSAGE_STATUSES, type MessageStatus, type OutboundCampaign, type OutboundMessage, type OutboundMessageRepository } from './outboundMessageRepository.js';
 export type { ChainApplyOutcome, ChainEventKind, ChainFeedEvent, EntryBody, OutboxEvent, ChainReplica } from './chainReplica.js';
 export type { NewCoupon, CouponBatchRow } from './couponRepository.js';
 export type { CouponLedger, AppliedCoupon, CouponBatchInput, CouponBatchResult } from './couponLedger.js';

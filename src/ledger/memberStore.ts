@@ -11,6 +11,7 @@ import { GroupCommit, type GroupCommitStats } from './groupCommit.js';
 import { LedgerError } from './ledgerErrors.js';
 import { MemberActivity } from './memberActivity.js';
 import { MemberImportRepository } from './memberImportRepository.js';
+import { OutboundMessageRepository } from './outboundMessageRepository.js';
 import { MemberRepository } from './memberRepository.js';
 import { MembershipLedger, type MembershipLedgerOptions } from './membershipLedger.js';
 import { derivePayerKeySecret } from './payerIdentity.js';
@@ -94,6 +95,7 @@ export class MemberStore {
   readonly coupons: CouponLedger;
   readonly campaigns: CampaignRepository;
   readonly imports: MemberImportRepository;
+  readonly messages: OutboundMessageRepository;
   readonly #db: SqliteDatabase;
   readonly #group: GroupCommit;
   #purgePending = false;
@@ -124,6 +126,7 @@ export class MemberStore {
     this.coupons = new CouponLedger({ db, membership: this.membership, audit: this.audit, clock, rollups: this.rollups });
     this.campaigns = new CampaignRepository(db);
     this.imports = new MemberImportRepository(db);
+    this.messages = new OutboundMessageRepository(db);
   }
 
   static open(opts: OpenMemberStoreOptions): MemberStore {
