@@ -108,7 +108,8 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
     ackTimeoutMs: settings.till.ackTimeoutMs,
     log: childLogger(root, 'till'),
     onConnectionsChanged: (n) => metrics.connectedTills.set(n),
-    currentState: (lane): TillMessage[] => lanes.get(lane)?.tillState((memberId, confidence) => reporter.recognized(memberId, confidence), Date.now()) ?? [],
+    currentState: (lane): TillMessage[] =>
+      lanes.get(lane)?.tillState((memberId, confidence) => reporter.recognized(memberId, confidence, () => campaigns.visitPrompts(memberId)), Date.now()) ?? [],
   });
 
   const members = memberServiceOf(core, settings, childLogger(root, 'members'), {
@@ -120,12 +121,13 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
   const segments = new SegmentService({ store, settings: settings.segments, log: childLogger(root, 'segments') });
   const membership = new MembershipService({ store, members, till: gateway, segments });
   const coupons = new CouponService({ store, segments, settings: settings.campaigns });
-  const campaigns = new CampaignService({ store, settings: settings.campaigns, log: childLogger(root, 'campaigns') });
-  const reporter = new RecognitionReporter({ store, members, metrics, till: gateway });
+  const campaigns = new CampaignService({ store, segments, settings: settings.campaigns, rechargeBonusRules: settings.membership.rechargeBonusRules, log: childLogger(root, 'campaigns') });
+  const reporter = new RecognitionReporter({ store, members, metrics, till: gateway, campaigns });
   const checkout = new Checkout({
     store,
     members,
     membership,
+    campaigns,
     provider: settings.checkout.paymentProvider === 'local-fake' ? new LocalFakePaymentProvider() : new NoPaymentProvider(),
     lanes: (id) => lanes.get(id),
     till: gateway,
@@ -134,6 +136,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       consentRequestTtlMs: settings.checkout.consentRequestTtlMs,
       memberQrSecret: core.memberQrSecret,
       minFramesSeen: settings.checkout.minFramesSeen,
+      holdWindowMs: settings.checkout.paymentWindowMs,
     },
     log: childLogger(root, 'checkout'),
   });
@@ -223,7 +226,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       http,
       gateway,
       ...lanes.values(),
-      new HousekeepingStage({ lanes: () => lanes.values(), checkout, log }),
+      new HousekeepingStage({ lanes: () => lanes.values(), checkout, campaigns, log }),
     ] satisfies Stage[],
     log,
   );

@@ -41,6 +41,8 @@ export const ROUTE_ROLES = {
   'GET /api/campaigns/rules': ['admin'],
   'PUT /api/campaigns/rules': ['admin'],
   'PATCH /api/members/:id': ['admin'],
+  // The cashier applies a coupon prompt to the order with one tap.
+  'POST /api/lanes/:lane/coupons': ['till', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type RouteKey = keyof typeof ROUTE_ROLES;

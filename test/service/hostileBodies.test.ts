@@ -105,6 +105,7 @@ describe('hostile request bodies on every write route', () => {
     },
     'POST /api/members/:id/tags': { path: () => `/api/members/${memberId}/tags`, body: () => ({ tag: 'VIP' }), freeText: ['tag'] },
     'DELETE /api/members/:id/tags/:tag': { path: () => `/api/members/${memberId}/tags/VIP`, body: () => ({}), freeText: [] },
+    'POST /api/lanes/:lane/coupons': { path: () => '/api/lanes/lane1/coupons', body: () => ({ couponId: 'cp_nobody' }), freeText: [] },
     'POST /api/coupons/batches': {
       path: () => '/api/coupons/batches',
       body: () => ({ batchId: next('b'), segment: { tag: 'VIP' }, coupon: { title: '周末券', amountOffYuan: 5, minSpendYuan: 20, validDays: 3 } }),
