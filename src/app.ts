@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { checkoutRoutes } from './admin/checkoutRoutes.js';
 import { createAdminApp } from './admin/adminApp.js';
 import { isShedding } from './admin/loadShedding.js';
+import { provisionChainPayerKey } from './chain/chainPayerKey.js';
+import { chainSyncOf } from './chain/chainSync.js';
 import type { Settings } from './config/settingsSchema.js';
 import { FifoSemaphore } from './core/fifoSemaphore.js';
 import { childLogger, type Logger } from './core/logger.js';
@@ -27,6 +29,7 @@ import { CampaignService } from './services/campaignService.js';
 import { CouponService } from './services/couponService.js';
 import { AuditPurgeStage } from './stages/auditPurgeStage.js';
 import { BackupStage } from './stages/backupStage.js';
+import { ChainSyncStage } from './stages/chainSyncStage.js';
 import { CouponExpiryStage } from './stages/couponExpiryStage.js';
 import { DemoSeedStage } from './stages/demoSeedStage.js';
 import { HousekeepingStage } from './stages/housekeepingStage.js';
@@ -62,6 +65,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
   const log = childLogger(root, 'app');
   const metrics = new ServiceMetrics();
   const inferenceWorkers = settings.inference.workers || availableParallelism();
+  await provisionChainPayerKey(settings);
   const core = await openRecognitionCore(settings, root, () =>
     InferencePool.create({
       size: inferenceWorkers,
@@ -119,7 +123,8 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
     },
   });
   const segments = new SegmentService({ store, settings: settings.segments, log: childLogger(root, 'segments') });
-  const membership = new MembershipService({ store, members, till: gateway, segments });
+  const chain = chainSyncOf(settings.chain, { store, members, segments, log: childLogger(root, 'chain') });
+  const membership = new MembershipService({ store, members, till: gateway, segments, spending: chain });
   const coupons = new CouponService({ store, segments, settings: settings.campaigns });
   const campaigns = new CampaignService({ store, segments, settings: settings.campaigns, rechargeBonusRules: settings.membership.rechargeBonusRules, log: childLogger(root, 'campaigns') });
   const reporter = new RecognitionReporter({ store, members, metrics, till: gateway, campaigns });
@@ -221,6 +226,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       new CouponExpiryStage({ coupons, everyMinutes: settings.campaigns.expireEveryMinutes, log }),
       new AuditPurgeStage({ store, auditRetentionDays: settings.security.auditRetentionDays, log }),
       new MemberChangesStage({ store, members, everyMs: settings.storage.followChangesEveryMs, log }),
+      ...(chain ? [new ChainSyncStage({ sync: chain, everyMs: settings.chain.syncEveryMs, log })] : []),
       loadWatch,
       // Stopped in reverse: lanes first (no new events), then the gateway, which closes the server.
       http,

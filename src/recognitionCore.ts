@@ -1,5 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import path from 'node:path';
+import { chainPayerKeySecret } from './chain/chainPayerKey.js';
 import type { Settings } from './config/settingsSchema.js';
 import { childLogger, createLogger, type Logger } from './core/logger.js';
 import { loadFaceKey, MemberStore, type MigrationBackupOptions } from './ledger/index.js';
@@ -72,6 +73,7 @@ export function openMemberStore(settings: Settings, deviceKey: Buffer = loadDevi
     membership: settings.membership,
     maxWritesPerCommit: settings.storage.maxWritesPerCommit,
     backupBeforeMigration: migrationBackup(settings),
+    payerKeySecret: chainPayerKeySecret(settings),
   });
 }
 

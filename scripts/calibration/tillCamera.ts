@@ -39,9 +39,15 @@ export async function tillCameraFrame(crop: Uint8Array, cropPx: number, conditio
     .removeAlpha()
     .raw()
     .toBuffer();
+  addSensorNoise(raw, NOISE_SD[condition], seed, condition === 'grey-noisy');
+  return sharp(raw, { raw: { width: FRAME_WIDTH_PX, height: FRAME_HEIGHT_PX, channels: 3 } })
+    .jpeg({ quality: JPEG_QUALITY[condition] })
+    .toBuffer();
+}
+
+/** Gaussian noise of standard deviation `sd` on every pixel of raw RGB, in place; `grey` puts the same noise on all three channels. */
+export function addSensorNoise(raw: Buffer, sd: number, seed: number, grey = false): void {
   const noise = gaussian(seed);
-  const sd = NOISE_SD[condition];
-  const grey = condition === 'grey-noisy';
   for (let i = 0; i < raw.length; i += 3) {
     const n0 = noise() * sd;
     for (let c = 0; c < 3; c++) {
@@ -49,7 +55,23 @@ export async function tillCameraFrame(crop: Uint8Array, cropPx: number, conditio
       raw[i + c] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
     }
   }
-  return sharp(raw, { raw: { width: FRAME_WIDTH_PX, height: FRAME_HEIGHT_PX, channels: 3 } })
-    .jpeg({ quality: JPEG_QUALITY[condition] })
-    .toBuffer();
+}
+
+/** Sensor noise of the live frames the lane bench and the scene gate's tests make: a webcam in a lit shop. */
+export const LIVE_NOISE_SD = 3;
+
+/**
+ * A live camera frame as the till camera sends it at 5 fps: the face crop (none = the empty
+ * counter) at `place`, and sensor noise of its own (`seed`), so no two frames are equal even
+ * when nobody moves.
+ */
+export async function noisyCameraFrame(crop: Uint8Array | undefined, place: { left: number; top: number; facePx: number }, seed: number): Promise<Buffer> {
+  let base = sharp(cameraBackground(), { raw: { width: FRAME_WIDTH_PX, height: FRAME_HEIGHT_PX, channels: 3 } });
+  if (crop) {
+    const face = await sharp(crop).resize(place.facePx, place.facePx).removeAlpha().toColourspace('srgb').toBuffer();
+    base = base.composite([{ input: face, left: Math.round(place.left), top: Math.round(place.top) }]);
+  }
+  const raw = await base.removeAlpha().raw().toBuffer();
+  addSensorNoise(raw, LIVE_NOISE_SD, seed);
+  return sharp(raw, { raw: { width: FRAME_WIDTH_PX, height: FRAME_HEIGHT_PX, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
 }

@@ -216,6 +216,23 @@ export const settingsSchema = z
       })
       .strict()
       .prefault({}),
+    sceneGate: z
+      .object({
+        enabled: z.boolean().default(true)
+          .describe('Look at each frame cheaply before the face networks: a scene that has not changed since the last analyzed frame is not analyzed again (tracks in it are kept alive); false = every frame is analyzed, as before the gate'),
+        thumbnailWidthPx: z.number().int().min(16).max(320).default(80)
+          .describe('Width of the grey thumbnail the gate compares frames on; small enough that sensor noise averages out, large enough that a face moving in is many pixels'),
+        pixelChangeGreyLevels: z.number().int().min(1).max(255).default(12)
+          .describe('A thumbnail pixel whose grey level moved by more than this since the last analyzed frame counts as changed; above sensor noise, below a face moving over the background'),
+        changedShareMin: z.number().gt(0).max(1).default(0.004)
+          .describe('Share of thumbnail pixels that must have changed for the frame to be analyzed (0.004 of 80×60 is 19 pixels, a face of about 40 px in a 640×480 frame)'),
+        emptySceneRecheckMs: z.number().int().min(100).default(5000)
+          .describe('An unchanged scene with nobody tracked is analyzed again after this long all the same, in case a change crept in below the gate'),
+        newFaceFullRateFrames: z.number().int().min(0).default(15)
+          .describe('A face is analyzed on each of its first this many frames whether the scene changed or not: its votes, its capture for a consented enrollment and the payer attribution need them; after that an unchanged scene holds it'),
+      })
+      .strict()
+      .prefault({}),
     inference: z
       .object({
         workers: z.number().int().min(0).max(64).default(0)
@@ -386,6 +403,46 @@ export const settingsSchema = z
       .strict()
       .refine((s) => s.lostAfterDays > s.dormantAfterDays, { message: 'segments.lostAfterDays must be greater than segments.dormantAfterDays', path: ['lostAfterDays'] })
       .prefault({}),
+    chain: z
+      .object({
+        hqUrl: z.string().default('')
+          .describe('URL of the chain\'s HQ service (https://… behind TLS); empty = this store runs alone. With it, chain.storeId and chain.token are required'),
+        storeId: z.string().regex(/^([a-z0-9][a-z0-9-]{0,31})?$/, 'store ids are 1–32 lowercase letters, digits or dashes').default('')
+          .describe('This store\'s id in the chain, as given to `memberlens hq stores add`'),
+        token: z.string().default('')
+          .describe('This store\'s token from `memberlens hq stores add` (a secret: prefer the environment variable)'),
+        syncEveryMs: z.number().int().min(100).max(600_000).default(2000)
+          .describe('How often the store sends its new ledger entries and member changes to HQ and takes the other branches\' from HQ'),
+        batchEvents: z.number().int().min(1).max(5000).default(500)
+          .describe('Most changes sent to HQ in one batch (one HQ transaction), and most taken from HQ per request'),
+        requestTimeoutMs: z.number().int().min(500).max(120_000).default(10_000)
+          .describe('A request to HQ without an answer within this long counts as failed: a sync is tried again on schedule, a stored-value payment is refused as offline'),
+      })
+      .strict()
+      .refine((c) => c.hqUrl === '' || (c.storeId !== '' && c.token !== ''), {
+        message: 'a store in a chain needs chain.storeId and chain.token besides chain.hqUrl',
+        path: ['hqUrl'],
+      })
+      .refine((c) => c.hqUrl === '' || /^https?:\/\/[^\s]+$/.test(c.hqUrl), { message: 'chain.hqUrl must be an http:// or https:// URL', path: ['hqUrl'] })
+      .prefault({}),
+    hq: z
+      .object({
+        databaseUrl: z.string().default('')
+          .describe('PostgreSQL connection URL of the HQ service (`memberlens hq serve`), e.g. postgres://memberlens@db/memberlens; empty = not an HQ'),
+        host: z.string().min(1).default('127.0.0.1')
+          .describe('Address the HQ service listens on; put a TLS proxy in front of it for stores on the internet'),
+        port: z.number().int().min(0).max(65535).default(8090)
+          .describe('HQ service port; 0 picks a free one'),
+        poolSize: z.number().int().min(1).max(100).default(10)
+          .describe('PostgreSQL connections one HQ process keeps'),
+        maxBatchBytes: z.number().int().min(1024).default(8 * 1024 * 1024)
+          .describe('Largest request body HQ accepts (a batch of changes from a store)'),
+        timeZone: z.string().min(1).default('Asia/Shanghai')
+          .refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'an IANA time zone such as Asia/Shanghai')
+          .describe('Time zone of the dates in the owner\'s overview (from, to): where a day starts and ends'),
+      })
+      .strict()
+      .prefault({}),
     campaigns: z
       .object({
         rules: campaignRulesSchema.prefault({})
@@ -425,3 +482,5 @@ export type MembershipSettings = Settings['membership'];
 export type SegmentSettings = Settings['segments'];
 export type CampaignSettings = Settings['campaigns'];
 export type LaneSettings = Settings['lanes'][number];
+export type ChainSettings = Settings['chain'];
+export type HqSettings = Settings['hq'];

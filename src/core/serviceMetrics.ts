@@ -16,6 +16,12 @@ export class ServiceMetrics {
     labelNames: ['lane'],
     registers: [this.registry],
   });
+  readonly framesUnchanged = new Counter({
+    name: 'memberlens_frames_unchanged_total',
+    help: 'Frames the scene gate found unchanged since the last analyzed frame: not analyzed, the faces on it held (sceneGate)',
+    labelNames: ['lane'],
+    registers: [this.registry],
+  });
   readonly framesFailed = new Counter({ name: 'memberlens_frames_failed_total', help: 'Frames that could not be analyzed', labelNames: ['lane', 'reason'], registers: [this.registry] });
   readonly stageSeconds = new Histogram({
     name: 'memberlens_inference_stage_seconds',

@@ -12,6 +12,7 @@ import type { TillEventBody, TillMessage, TillNotifier } from '../push/tillNotif
 import type { CameraStatusReport, Frame } from '../sources/cameraSource.js';
 import { createCameraSource, type AnyCameraSource } from '../sources/createCameraSource.js';
 import { LatestFrameSlot } from '../sources/latestFrameSlot.js';
+import { SceneGate } from './sceneGate.js';
 import { createScannerSource, type AnyScannerSource } from '../sources/scannerSourceFactory.js';
 import type { Scan, ScannerStatusReport } from '../sources/scannerSource.js';
 import type { FaceAnalyzer } from '../vision/faceAnalyzer.js';
@@ -29,7 +30,7 @@ export interface LaneStatus {
 
 export interface LaneDeps {
   lane: LaneSettings;
-  settings: Pick<Settings, 'tracker' | 'checkout'> & { vision: Pick<Settings['vision'], 'enrollGate'> };
+  settings: Pick<Settings, 'tracker' | 'checkout' | 'sceneGate'> & { vision: Pick<Settings['vision'], 'enrollGate' | 'maxImagePixels'> };
   analyzer: FaceAnalyzer;
   /** Gallery search plus match policy, for a face this many pixels wide. */
   decide: (descriptor: Float32Array, facePx: number) => MatchDecision;
@@ -91,6 +92,12 @@ export class Lane implements Stage {
       lane: lane.id,
       analyzer: deps.analyzer,
       tracker: this.tracker,
+      screen: new SceneGate({
+        options: settings.sceneGate,
+        maxImagePixels: settings.vision.maxImagePixels,
+        recheckEveryMs: settings.tracker.recheckEveryMs,
+        sceneState: (nowMs) => this.tracker.sceneState(nowMs),
+      }),
       nextFrame: () => this.slot.next(),
       newerFrame: () => this.slot.take(),
       acquireInference: deps.acquireInference,
@@ -106,6 +113,7 @@ export class Lane implements Stage {
         metrics.stageSeconds.observe({ stage: 'descriptor' }, t.descriptor / 1000);
       },
       onFrameFailed: (laneId, reason) => metrics.framesFailed.inc({ lane: laneId, reason }),
+      onFrameUnchanged: (laneId) => metrics.framesUnchanged.inc({ lane: laneId }),
       onTracked: (_lane, atMs) => this.fusion.observe(atMs),
       expireEveryMs: Math.max(100, settings.tracker.trackTimeoutMs / 2),
       log,

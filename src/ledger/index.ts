@@ -49,6 +49,7 @@ export type {
   SegmentExportRow,
   SegmentFilter,
 } from './segmentRepository.js';
+export type { ChainApplyOutcome, ChainEventKind, ChainFeedEvent, EntryBody, OutboxEvent, ChainReplica } from './chainReplica.js';
 export type { NewCoupon, CouponBatchRow } from './couponRepository.js';
 export type { CouponLedger, AppliedCoupon, CouponBatchInput, CouponBatchResult } from './couponLedger.js';
 export type { CampaignRepository, MarketingPreferences, SavedCampaignRules } from './campaignRepository.js';

@@ -1,5 +1,6 @@
 import type { MembershipSettings } from '../config/settingsSchema.js';
 import { AuditLog } from './auditLog.js';
+import { ChainReplica, type ChainApplyOutcome, type ChainFeedEvent } from './chainReplica.js';
 import { CampaignRepository } from './campaignRepository.js';
 import { CouponLedger } from './couponLedger.js';
 import { ConsentRepository, type ConsentWithdrawal } from './consentRepository.js';
@@ -79,6 +80,8 @@ export class MemberStore {
   readonly activity: MemberActivity;
   readonly membership: MembershipLedger;
   readonly segments: SegmentRepository;
+  /** The outbox for HQ and the feed from it, when the store is part of a chain. */
+  readonly chain: ChainReplica;
   readonly coupons: CouponLedger;
   readonly campaigns: CampaignRepository;
   readonly imports: MemberImportRepository;
@@ -104,6 +107,7 @@ export class MemberStore {
     this.activity = new MemberActivity(db);
     this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock }, membership);
     this.segments = new SegmentRepository(db);
+    this.chain = new ChainReplica(db);
     this.coupons = new CouponLedger({ db, membership: this.membership, audit: this.audit, clock });
     this.campaigns = new CampaignRepository(db);
     this.imports = new MemberImportRepository(db);
@@ -237,6 +241,20 @@ export class MemberStore {
       this.audit.record({ actor, action: 'member.delete', subject: memberId, details: { deletedFaceIds } });
       return { deleted: true, deletedFaceIds };
     });
+  }
+
+  /**
+   * Applies a page of HQ's feed and moves the cursor, in one transaction; `perMember` runs in
+   * it for each member whose entries or details changed (their tier and segment follow). An
+   * erasure from another branch scrubs the bytes like one made here.
+   */
+  applyChainFeed(events: readonly ChainFeedEvent[], cursor: number, perMember: (memberId: string) => void): ChainApplyOutcome {
+    const run = () => {
+      const outcome = this.chain.apply(events, cursor);
+      for (const memberId of outcome.touched) perMember(memberId);
+      return outcome;
+    };
+    return events.some((e) => e.kind === 'member-erase') ? this.#deleting(run) : this.inTransaction(run);
   }
 
   /**

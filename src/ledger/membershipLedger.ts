@@ -374,7 +374,7 @@ export class MembershipLedger {
       const ownLot = this.#repo.orderLot(orderId);
       const lots: OpenLot[] = [
         ...(ownLot ? [ownLot] : []),
-        ...this.#repo.openLots(memberId).filter((lot) => lot.lotEntryId !== ownLot?.lotEntryId),
+        ...this.#repo.ownOpenLots(memberId).filter((lot) => lot.lotEntryId !== ownLot?.lotEntryId),
       ];
       const { draws, drawn } = planDraw(lots, target);
       for (const draw of draws) {
@@ -503,6 +503,58 @@ export class MembershipLedger {
       });
       return this.#deductResult(memberId, orderId, amountFen, false);
     });
+  }
+
+  /**
+   * The local record of a stored-value deduction that HQ authorized for a chain store: HQ wrote
+   * the entry (it reaches this store in HQ's feed, applied before this is called), so only the
+   * order and its confirmation are recorded here. Once per order id, like `deduct`.
+   */
+  recordAuthorizedDeduction(input: DeductInput): DeductResult {
+    const confirmation = checkDeductConfirmation(input.confirmation);
+    const memberId = checkId(input.memberId, 'member id');
+    const orderId = checkId(input.orderId, 'order id');
+    const amountFen = yuanToFen(input.amountYuan, { label: 'deduction amount', maxFen: this.#maxFen });
+    return this.#repo.write(() => {
+      const now = this.#clock();
+      const existing = this.#repo.deduction(orderId);
+      if (existing) return this.#deductResult(existing.member_id, orderId, existing.amount_fen, true);
+      this.#repo.addDeduction({
+        order_id: orderId,
+        member_id: memberId,
+        amount_fen: amountFen,
+        confirmation_method: confirmation.method,
+        staff: confirmation.staff,
+        recorded_at_ms: now,
+      });
+      this.#audit.record({ actor: confirmation.staff, action: 'deduct', subject: memberId, details: { amountFen, confirmation: confirmation.method, authorizedBy: 'hq' } });
+      return this.#deductResult(memberId, orderId, amountFen, false);
+    });
+  }
+
+  /** Checks a deduction (confirmation, member, amount) without writing: what a chain store sends HQ to authorize. */
+  checkDeduction(input: DeductInput): { memberId: string; orderId: string; amountFen: Fen } {
+    checkDeductConfirmation(input.confirmation);
+    const memberId = checkId(input.memberId, 'member id');
+    const orderId = checkId(input.orderId, 'order id');
+    const amountFen = yuanToFen(input.amountYuan, { label: 'deduction amount', maxFen: this.#maxFen });
+    this.#requireMember(memberId);
+    return { memberId, orderId, amountFen };
+  }
+
+  /** The deduction already recorded for an order, if any (a retried request gets the first answer). */
+  recordedDeduction(orderId: string): DeductResult | undefined {
+    const existing = this.#repo.deduction(orderId);
+    return existing && this.#deductResult(existing.member_id, orderId, existing.amount_fen, true);
+  }
+
+  /**
+   * Entries from other branches arrived for the member: their tier rises if the chain-wide
+   * spend now reaches a higher one (it never falls before the period ends, as everywhere).
+   */
+  refreshTier(memberId: string): TierChange | null {
+    const now = this.#clock();
+    return this.#applyActivity(memberId, this.#tierState(memberId, now), now, 'spend');
   }
 
   /**

@@ -13,10 +13,22 @@ export interface LaneFrame {
   bytes: Uint8Array;
 }
 
+/** What to do with a frame: analyze it, or take it as the unchanged scene of the last analyzed frame. */
+export type FrameVerdict = 'analyze' | 'unchanged';
+
+/** A cheap look at each frame before it costs an inference worker (the lane's scene gate). */
+export interface FrameScreen {
+  judge(frame: LaneFrame): Promise<FrameVerdict>;
+  /** The frame just analyzed: what the next frames are compared with. */
+  analyzed(frame: LaneFrame): Promise<void>;
+}
+
 export interface LaneRecognizerDeps {
   lane: string;
   analyzer: FaceAnalyzer;
-  tracker: Pick<LaneTracker, 'skipDescriptorBoxes' | 'update' | 'expire'>;
+  tracker: Pick<LaneTracker, 'skipDescriptorBoxes' | 'update' | 'expire' | 'hold'>;
+  /** Without one, every frame is analyzed. */
+  screen?: FrameScreen;
   /** Waits for a frame (undefined once the lane is shutting down). */
   nextFrame: () => Promise<LaneFrame | undefined>;
   /** A frame that arrived since, if any: it replaces the one in hand. */
@@ -28,6 +40,8 @@ export interface LaneRecognizerDeps {
   onEvents: (lane: string, events: TrackerEvent[], frame: LaneFrame | undefined) => void;
   onFrameAnalyzed?: (lane: string, timingsMs: StageTimingsMs, totalMs: number, faces: number) => void;
   onFrameFailed?: (lane: string, reason: string) => void;
+  /** A frame the screen found unchanged: its tracks were held, no worker was used. */
+  onFrameUnchanged?: (lane: string) => void;
   /** After every tracker update, events or not: the fusion stage samples the tracks here. */
   onTracked?: (lane: string, atMs: number) => void;
   /** How often tracks are expired when frames stop coming (a camera that went dark). */
@@ -37,8 +51,9 @@ export interface LaneRecognizerDeps {
 }
 
 /**
- * One lane's loop: take the newest frame, find faces (describing only those the tracker does
- * not already know), update the tracker, hand its events on. One frame in flight per lane;
+ * One lane's loop: take the newest frame, pass over it when the screen finds the scene unchanged,
+ * else find faces (describing only those the tracker does not already know), update the
+ * tracker, hand its events on. One frame in flight per lane;
  * frames that arrive meanwhile replace each other upstream, so latency never builds up.
  */
 export class LaneRecognizer {
@@ -72,6 +87,7 @@ export class LaneRecognizer {
     while (this.running) {
       let frame = await deps.nextFrame();
       if (!frame || !this.running) break;
+      if (deps.screen && (await this.heldUnchanged(frame, deps.screen))) continue;
       const release = await deps.acquireInference();
       try {
         if (!this.running) break;
@@ -82,6 +98,7 @@ export class LaneRecognizer {
           frame = newer;
         }
         await this.process(frame);
+        await deps.screen?.analyzed(frame);
       } catch (err) {
         // A bad frame (garbage from a camera, a decode failure) costs that frame only.
         const reason = err instanceof UserError ? err.code : 'internal';
@@ -104,6 +121,23 @@ export class LaneRecognizer {
     const events = deps.tracker.update(analysis.faces, frame.atMs);
     deps.onTracked?.(deps.lane, frame.atMs);
     this.emit(events, frame);
+  }
+
+  /** True when the screen found the scene unchanged and the frame's tracks were held instead of analyzed. */
+  private async heldUnchanged(frame: LaneFrame, screen: FrameScreen): Promise<boolean> {
+    const { deps } = this;
+    try {
+      if ((await screen.judge(frame)) !== 'unchanged') return false;
+      deps.onFrameUnchanged?.(deps.lane);
+      const events = deps.tracker.hold(frame.atMs);
+      deps.onTracked?.(deps.lane, frame.atMs);
+      this.emit(events, frame);
+      return true;
+    } catch (err) {
+      // The frame is analyzed instead: the screen only ever saves work.
+      deps.log.error({ err, lane: deps.lane }, 'screening a frame failed; analyzing it');
+      return false;
+    }
   }
 
   private expire(): void {

@@ -7,6 +7,7 @@ import {
   type LaneTrackerInit,
   type PresentTrack,
   type PresentTrackWithFrames,
+  type SceneState,
   type TrackedFace,
   type TrackerEvent,
   type TrackerOptions,
@@ -27,8 +28,10 @@ interface Track {
   box: Box;
   firstSeenMs: number;
   lastSeenMs: number;
-  /** Frames with a detection assigned to this track. */
+  /** Frames with a detection assigned to this track, and unchanged frames that held it. */
   framesSeen: number;
+  /** Analyzed frames with a detection assigned to this track. */
+  framesAnalyzed: number;
   /** When the track last received a descriptor; drives the re-check of decided tracks. */
   lastDescribedMs: number | undefined;
   /**
@@ -60,6 +63,8 @@ export class LaneTracker {
   /** Last frame time each named member was seen on this lane: a stay and a quick return are one visit. */
   private readonly memberLastSeenMs = new Map<string, number>();
   private nextTrackNumber = 1;
+  /** Time of the latest analyzed frame: tracks seen on it are the faces an unchanged scene still shows. */
+  private lastUpdateMs = Number.NEGATIVE_INFINITY;
 
   constructor(init: LaneTrackerInit) {
     if (typeof init.lane !== 'string' || init.lane === '') throw new Error('lane must be a non-empty string');
@@ -95,6 +100,7 @@ export class LaneTracker {
     });
 
     const events: TrackerEvent[] = this.expire(nowMs);
+    this.lastUpdateMs = nowMs;
     const pairs: { track: Track; faceIndex: number; overlap: number }[] = [];
     const displaced = new Set<Track>();
     for (const track of this.tracks.values()) {
@@ -133,6 +139,35 @@ export class LaneTracker {
       else this.continueTrack(track, face, nowMs, events);
     });
     return events;
+  }
+
+  /**
+   * A frame the scene gate found unchanged since the latest analyzed one: the faces seen on that
+   * frame are still there, so their tracks are seen again (kept alive, a frame more for the
+   * fusion's count) without being analyzed. A track the latest analysis did not find is left to
+   * time out: the person it followed has gone, and a still scene does not bring them back.
+   */
+  hold(nowMs: number): TrackerEvent[] {
+    const events = this.expire(nowMs);
+    for (const track of this.tracks.values()) {
+      if (track.lastSeenMs < this.lastUpdateMs || nowMs < track.lastSeenMs) continue;
+      track.lastSeenMs = nowMs;
+      track.framesSeen++;
+      this.markMemberSeen(track, nowMs);
+    }
+    return events;
+  }
+
+  sceneState(nowMs: number): SceneState {
+    assertTime(nowMs, 'nowMs');
+    let heldTracks = 0;
+    let newestTrackFramesAnalyzed: number | undefined;
+    for (const track of this.tracks.values()) {
+      if (track.lastSeenMs < this.lastUpdateMs || nowMs - track.lastSeenMs > this.options.trackTimeoutMs) continue;
+      heldTracks++;
+      newestTrackFramesAnalyzed = Math.min(newestTrackFramesAnalyzed ?? Infinity, track.framesAnalyzed);
+    }
+    return { heldTracks, newestTrackFramesAnalyzed };
   }
 
   /**
@@ -225,6 +260,7 @@ export class LaneTracker {
       firstSeenMs: nowMs,
       lastSeenMs: nowMs,
       framesSeen: 1,
+      framesAnalyzed: 1,
       lastDescribedMs: undefined,
       descriptor: undefined,
       enrollCapture: undefined,
@@ -245,6 +281,7 @@ export class LaneTracker {
     track.box = { ...face.box };
     track.lastSeenMs = nowMs;
     track.framesSeen++;
+    track.framesAnalyzed++;
     if (face.descriptor === undefined) {
       this.markMemberSeen(track, nowMs);
       return;

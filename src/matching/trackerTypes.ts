@@ -75,3 +75,11 @@ export interface PresentTrack {
 export interface PresentTrackWithFrames extends PresentTrack {
   framesSeen: number;
 }
+
+/** Who the tracker holds in the scene now, for the scene gate to decide whether a still frame needs analyzing. */
+export interface SceneState {
+  /** Tracks seen on the latest analyzed frame (or held since): the faces a still scene still shows. */
+  heldTracks: number;
+  /** Fewest analyzed frames any of those tracks was found on: a new face has few. */
+  newestTrackFramesAnalyzed: number | undefined;
+}

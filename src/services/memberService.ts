@@ -1,6 +1,6 @@
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { FaceSource, MarketingPreferences, Member, MemberSource, MemberStore } from '../ledger/index.js';
+import type { ChainApplyOutcome, ChainFeedEvent, FaceSource, MarketingPreferences, Member, MemberSource, MemberStore } from '../ledger/index.js';
 import type { EnrollmentImage, EnrollmentResult, FaceConsent, Enrollment } from '../matching/enrollment.js';
 import type { Gallery } from '../matching/gallery.js';
 import { decideMatch, type MatchPolicy } from '../matching/matcher.js';
@@ -242,6 +242,17 @@ export class MemberService {
     }
     if (facesAdded + facesRemoved > 0) log.info({ facesAdded, facesRemoved, membersErased }, 'gallery follows member changes made by another process');
     return { facesAdded, facesRemoved, membersErased };
+  }
+
+  /**
+   * Applies a page of the chain HQ's feed (other branches' members, entries and erasures) with
+   * its cursor in one transaction; `perMember` runs in it for each member that changed. A
+   * member erased at another branch leaves the gallery, the lanes and the tills here too.
+   */
+  applyChainFeed(events: readonly ChainFeedEvent[], cursor: number, perMember: (memberId: string) => void): ChainApplyOutcome {
+    const outcome = this.deps.store.applyChainFeed(events, cursor, perMember);
+    for (const memberId of outcome.erased) this.memberGone(memberId);
+    return outcome;
   }
 
   private memberGone(memberId: string): void {

@@ -1,4 +1,4 @@
-import type { AppliedCoupon, DeductInput, MemberStore, PaymentResult, RechargeInput, RecordPaymentInput, RecordRefundInput, TierChange } from '../ledger/index.js';
+import type { AppliedCoupon, DeductInput, DeductResult, MemberStore, PaymentResult, RechargeInput, RecordPaymentInput, RecordRefundInput, TierChange } from '../ledger/index.js';
 import type { TillNotifier } from '../push/tillNotifier.js';
 import type { MemberService, MemberView } from './memberService.js';
 import type { SegmentService } from './segmentService.js';
@@ -17,6 +17,8 @@ export class MembershipService {
       till: TillNotifier;
       /** Recomputes the member's lifecycle and RFM segment after each ledger write. */
       segments: Pick<SegmentService, 'recompute'>;
+      /** In a chain, stored value is spent only with HQ's authorization (see ChainSync). */
+      spending?: { deduct(input: DeductInput): Promise<DeductResult> };
     },
   ) {}
 
@@ -52,8 +54,9 @@ export class MembershipService {
     return result;
   }
 
-  async deduct(input: DeductInput) {
-    const { store } = this.deps;
+  async deduct(input: DeductInput): Promise<DeductResult> {
+    const { store, spending } = this.deps;
+    if (spending) return spending.deduct(input);
     return this.write(() => store.membership.deduct(input));
   }
 

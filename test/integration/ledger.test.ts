@@ -85,6 +85,8 @@ describe('opening the database', () => {
       'audit_log',
       'campaign_firings',
       'campaign_rules',
+      'chain_link',
+      'chain_outbox',
       'consents',
       'coupon_batches',
       'coupon_events',
@@ -107,6 +109,7 @@ describe('opening the database', () => {
       'redemptions',
       'referrals',
       'refunds',
+      'sqlite_sequence',
       'visits',
     ]);
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.at(-1)!.version);

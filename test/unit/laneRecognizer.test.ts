@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ImageError } from '../../src/core/errors.js';
 import { FifoSemaphore } from '../../src/core/fifoSemaphore.js';
 import { createLogger } from '../../src/core/logger.js';
-import { LaneRecognizer, type LaneRecognizerDeps } from '../../src/matching/laneRecognizer.js';
+import { LaneRecognizer, type FrameScreen, type FrameVerdict, type LaneFrame, type LaneRecognizerDeps } from '../../src/matching/laneRecognizer.js';
 import type { TrackedFace, TrackerEvent } from '../../src/matching/trackerTypes.js';
 import type { Frame } from '../../src/sources/cameraSource.js';
 import { LatestFrameSlot } from '../../src/sources/latestFrameSlot.js';
@@ -51,6 +51,8 @@ class FakeTracker {
   readonly skipAsked: number[] = [];
   readonly updates: { faces: readonly TrackedFace[]; nowMs: number }[] = [];
   readonly expired: number[] = [];
+  readonly held: number[] = [];
+  holdEvents: TrackerEvent[][] = [];
   updateEvents: TrackerEvent[][] = [];
   expireEvents = new Map<number, TrackerEvent[]>();
 
@@ -61,6 +63,10 @@ class FakeTracker {
   update(faces: readonly TrackedFace[], nowMs: number): TrackerEvent[] {
     this.updates.push({ faces, nowMs });
     return this.updateEvents.shift() ?? [];
+  }
+  hold(nowMs: number): TrackerEvent[] {
+    this.held.push(nowMs);
+    return this.holdEvents.shift() ?? [];
   }
   expire(nowMs: number): TrackerEvent[] {
     this.expired.push(nowMs);
@@ -81,7 +87,21 @@ const settle = async () => {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
-function harness(o: { permits?: number; expireEveryMs?: number } = {}) {
+/** A screen that answers each frame with the verdict queued for its seq, 'analyze' when none is. */
+class ScriptedScreen implements FrameScreen {
+  readonly verdicts = new Map<number, FrameVerdict>();
+  readonly judged: number[] = [];
+  readonly references: number[] = [];
+  async judge(frame: LaneFrame): Promise<FrameVerdict> {
+    this.judged.push(frame.seq);
+    return this.verdicts.get(frame.seq) ?? 'analyze';
+  }
+  async analyzed(frame: LaneFrame): Promise<void> {
+    this.references.push(frame.seq);
+  }
+}
+
+function harness(o: { permits?: number; expireEveryMs?: number; screen?: FrameScreen } = {}) {
   const analyzer = new HeldAnalyzer();
   const tracker = new FakeTracker();
   const slot = new LatestFrameSlot();
@@ -93,10 +113,13 @@ function harness(o: { permits?: number; expireEveryMs?: number } = {}) {
   const onFrameFailed = vi.fn<NonNullable<LaneRecognizerDeps['onFrameFailed']>>();
   const onFrameAnalyzed = vi.fn<NonNullable<LaneRecognizerDeps['onFrameAnalyzed']>>();
   const onFrameSuperseded = vi.fn<NonNullable<LaneRecognizerDeps['onFrameSuperseded']>>();
+  const onFrameUnchanged = vi.fn<NonNullable<LaneRecognizerDeps['onFrameUnchanged']>>();
   const recognizer = new LaneRecognizer({
     lane: LANE,
     analyzer,
     tracker,
+    ...(o.screen ? { screen: o.screen } : {}),
+    onFrameUnchanged,
     nextFrame: () => slot.next(),
     newerFrame: () => slot.take(),
     acquireInference: () => inference.acquire(),
@@ -109,7 +132,7 @@ function harness(o: { permits?: number; expireEveryMs?: number } = {}) {
     clock: () => CLOCK_MS,
     log,
   });
-  return { analyzer, tracker, slot, inference, logError, onEvents, onTracked, onFrameFailed, onFrameAnalyzed, onFrameSuperseded, recognizer };
+  return { analyzer, tracker, slot, inference, logError, onEvents, onTracked, onFrameFailed, onFrameAnalyzed, onFrameSuperseded, onFrameUnchanged, recognizer };
 }
 
 /** True when a permit is free right now; gives it back at once. */
@@ -316,5 +339,52 @@ describe('LaneRecognizer', { timeout: 2000 }, () => {
     await h.recognizer.stop();
     vi.advanceTimersByTime(3000);
     expect(h.tracker.expired).toEqual([CLOCK_MS, CLOCK_MS, CLOCK_MS, Infinity]);
+  });
+
+  it('a frame the screen finds unchanged holds the tracks without a worker; the next changed one is analyzed and becomes the reference', async () => {
+    const screen = new ScriptedScreen();
+    screen.verdicts.set(2, 'unchanged');
+    const h = harness({ screen });
+    const held: TrackerEvent = { type: 'left', trackId: 't9' };
+    h.tracker.holdEvents.push([held]);
+    h.recognizer.start();
+    h.slot.offer(frame(1));
+    (await h.analyzer.call(0)).resolve({ faces: [observation(0)], timingsMs: TIMINGS });
+    await until(() => screen.references.length === 1, 'frame 1 taken as the reference');
+
+    const otherLane = await h.inference.acquire(); // no worker free: an unchanged frame must not need one
+    h.slot.offer(frame(2));
+    await until(() => h.tracker.held.length === 1, 'frame 2 held');
+    expect(h.tracker.held).toEqual([frame(2).atMs]);
+    expect(h.onFrameUnchanged).toHaveBeenCalledWith(LANE);
+    expect(h.onTracked).toHaveBeenLastCalledWith(LANE, frame(2).atMs);
+    expect(h.onEvents).toHaveBeenLastCalledWith(LANE, [held], frame(2));
+    expect(h.analyzer.calls).toHaveLength(1);
+
+    h.slot.offer(frame(3));
+    await settle();
+    expect(h.analyzer.calls).toHaveLength(1); // changed: waits for the worker
+    otherLane();
+    (await h.analyzer.call(1)).resolve({ faces: [], timingsMs: TIMINGS });
+    await until(() => screen.references.length === 2, 'frame 3 taken as the reference');
+    expect(screen.judged).toEqual([1, 2, 3]);
+    expect(screen.references).toEqual([1, 3]);
+    expect(h.tracker.updates.map((u) => u.nowMs)).toEqual([frame(1).atMs, frame(3).atMs]);
+
+    h.slot.close();
+    await h.recognizer.stop();
+  });
+
+  it('a screen that fails lets the frame be analyzed', async () => {
+    const screen: FrameScreen = { judge: () => Promise.reject(new Error('thumbnail broke')), analyzed: () => Promise.resolve() };
+    const h = harness({ screen });
+    h.recognizer.start();
+    h.slot.offer(frame(1));
+    (await h.analyzer.call(0)).resolve({ faces: [], timingsMs: TIMINGS });
+    await until(() => h.tracker.updates.length === 1, 'frame 1 analyzed');
+    expect(h.logError).toHaveBeenCalledTimes(1);
+    expect(h.tracker.held).toEqual([]);
+    h.slot.close();
+    await h.recognizer.stop();
   });
 });

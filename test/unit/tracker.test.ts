@@ -273,6 +273,43 @@ describe('LaneTracker', () => {
   });
 });
 
+describe('an unchanged scene (hold)', () => {
+  it('keeps the faces of the latest analyzed frame seen and counts the frame, without deciding anything', () => {
+    const { tracker, decideCalls } = newTracker();
+    tracker.update([face(box(100), ALICE)], 0);
+    tracker.update([face(box(100), ALICE)], 200);
+    const calls = decideCalls();
+    const held = Array.from({ length: 20 }, (_, k) => tracker.hold(400 + k * 200)).flat();
+    expect(held).toEqual([]);
+    expect(decideCalls()).toBe(calls);
+    // 4.2 s after the last analyzed frame, far beyond trackTimeoutMs: still there.
+    const [present] = tracker.presentTracksWithFrames(4200, 0);
+    expect(present).toMatchObject({ memberId: 'alice', lastSeenMs: 4200, framesSeen: 22 });
+    expect(tracker.presentMembers(4200, 0).map((m) => m.memberId)).toEqual(['alice']);
+    expect(tracker.sceneState(4200)).toEqual({ heldTracks: 1, newestTrackFramesAnalyzed: 2 });
+  });
+
+  it('does not bring back a face the latest analyzed frame no longer showed: it times out as usual', () => {
+    const { tracker } = newTracker();
+    tracker.update([face(box(100), ALICE)], 0);
+    tracker.update([face(box(100), ALICE)], 200);
+    tracker.update([], 400); // Alice has gone; the scene then stays still
+    expect(tracker.sceneState(400)).toEqual({ heldTracks: 0, newestTrackFramesAnalyzed: undefined });
+    expect(tracker.hold(1000)).toEqual([]);
+    const left = tracker.hold(200 + defaultSettings.tracker.trackTimeoutMs + 1);
+    expect(left).toEqual([{ type: 'left', trackId: 'lane-1:1', memberId: 'alice' }]);
+  });
+
+  it('reports the fewest analyzed frames among the faces it holds, so a new face is analyzed at full rate', () => {
+    const { tracker } = newTracker();
+    tracker.update([face(box(100), ALICE)], 0);
+    tracker.update([face(box(100), ALICE)], 200);
+    tracker.hold(400);
+    tracker.update([face(box(100), ALICE), face(box(400), BOB)], 600);
+    expect(tracker.sceneState(600)).toEqual({ heldTracks: 2, newestTrackFramesAnalyzed: 1 });
+  });
+});
+
 describe('enrollment captures', () => {
   it('keeps the latest enrollment-grade descriptor of a track, counts such frames, and wipes it when the track ends', () => {
     const tracker = new LaneTracker({

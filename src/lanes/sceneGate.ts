@@ -1,0 +1,75 @@
+import type { Settings } from '../config/settingsSchema.js';
+import type { FrameScreen, FrameVerdict, LaneFrame } from '../matching/laneRecognizer.js';
+import type { SceneState } from '../matching/trackerTypes.js';
+import { sceneChange, sceneThumbnail, type SceneThumbnail } from '../vision/sceneThumbnail.js';
+
+export type SceneGateOptions = Settings['sceneGate'];
+
+export interface SceneGateDeps {
+  options: SceneGateOptions;
+  /** vision.maxImagePixels: a frame claiming more is left to the face engine to refuse. */
+  maxImagePixels: number;
+  /** tracker.recheckEveryMs: a still scene with faces in it is analyzed this often, which re-checks who they are. */
+  recheckEveryMs: number;
+  /** The lane tracker's view of who stands there now. */
+  sceneState: (nowMs: number) => SceneState;
+}
+
+/** What the verdict is made from; pure, so it is tested without pictures. */
+export interface GateInput {
+  /** Share of the thumbnail changed since the last analyzed frame; undefined when it cannot be told (no reference, unreadable frame). */
+  changedShare: number | undefined;
+  nowMs: number;
+  lastAnalyzedMs: number;
+  scene: SceneState;
+}
+
+/**
+ * Whether a frame goes to the face networks. A changed scene always does, and so does a new
+ * face for its first newFaceFullRateFrames frames (its votes, a consented capture and the payer
+ * attribution need them, and a customer who stops still is named as fast as one who walks). A
+ * still scene is analyzed only now and then: with faces in it every recheckEveryMs (which
+ * re-checks who they are), empty every emptySceneRecheckMs.
+ */
+export function gateVerdict(input: GateInput, options: SceneGateOptions, recheckEveryMs: number): FrameVerdict {
+  const { changedShare, nowMs, lastAnalyzedMs, scene } = input;
+  if (!options.enabled || changedShare === undefined || changedShare >= options.changedShareMin) return 'analyze';
+  if (scene.newestTrackFramesAnalyzed !== undefined && scene.newestTrackFramesAnalyzed < options.newFaceFullRateFrames) return 'analyze';
+  const recheckAfterMs = scene.heldTracks > 0 ? recheckEveryMs : options.emptySceneRecheckMs;
+  return nowMs - lastAnalyzedMs >= recheckAfterMs ? 'analyze' : 'unchanged';
+}
+
+/**
+ * The cheap look at every frame before the face networks: a grey thumbnail compared with that
+ * of the last analyzed frame. Comparing with the last analyzed frame, not the previous one,
+ * means a slow drift (someone edging in) adds up until it counts as a change.
+ */
+export class SceneGate implements FrameScreen {
+  private reference: SceneThumbnail | undefined;
+  private lastAnalyzedMs = Number.NEGATIVE_INFINITY;
+  private judged: { frame: LaneFrame; thumbnail: SceneThumbnail | undefined } | undefined;
+
+  constructor(private readonly deps: SceneGateDeps) {}
+
+  async judge(frame: LaneFrame): Promise<FrameVerdict> {
+    const { options } = this.deps;
+    if (!options.enabled) return 'analyze';
+    const thumbnail = await this.thumbnailOf(frame);
+    this.judged = { frame, thumbnail };
+    const changedShare = thumbnail && this.reference ? sceneChange(this.reference, thumbnail, options.pixelChangeGreyLevels).changedShare : undefined;
+    return gateVerdict({ changedShare, nowMs: frame.atMs, lastAnalyzedMs: this.lastAnalyzedMs, scene: this.deps.sceneState(frame.atMs) }, options, this.deps.recheckEveryMs);
+  }
+
+  async analyzed(frame: LaneFrame): Promise<void> {
+    if (!this.deps.options.enabled) return;
+    // A newer frame may have replaced the judged one while the lane waited for a worker.
+    const thumbnail = this.judged?.frame === frame ? this.judged.thumbnail : await this.thumbnailOf(frame);
+    this.judged = undefined;
+    this.reference = thumbnail;
+    this.lastAnalyzedMs = frame.atMs;
+  }
+
+  private thumbnailOf(frame: LaneFrame): Promise<SceneThumbnail | undefined> {
+    return sceneThumbnail(frame.bytes, { widthPx: this.deps.options.thumbnailWidthPx, maxImagePixels: this.deps.maxImagePixels });
+  }
+}

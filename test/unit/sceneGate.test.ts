@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { noisyCameraFrame } from '../../scripts/calibration/tillCamera.js';
+import { gateVerdict, SceneGate, type GateInput } from '../../src/lanes/sceneGate.js';
+import type { LaneFrame } from '../../src/matching/laneRecognizer.js';
+import type { SceneState } from '../../src/matching/trackerTypes.js';
+import { defaultSettings } from '../support/settings.js';
+
+const OPTIONS = defaultSettings.sceneGate;
+const RECHECK_MS = defaultSettings.tracker.recheckEveryMs;
+const NOBODY: SceneState = { heldTracks: 0, newestTrackFramesAnalyzed: undefined };
+const STILL = 0;
+const at = (nowMs: number, o: Partial<GateInput> = {}): GateInput => ({ changedShare: STILL, nowMs, lastAnalyzedMs: 0, scene: NOBODY, ...o });
+
+describe('gateVerdict', () => {
+  it('analyzes a changed scene, a frame it cannot compare, and every frame when the gate is off', () => {
+    expect(gateVerdict(at(100, { changedShare: OPTIONS.changedShareMin }), OPTIONS, RECHECK_MS)).toBe('analyze');
+    expect(gateVerdict(at(100, { changedShare: undefined }), OPTIONS, RECHECK_MS)).toBe('analyze');
+    expect(gateVerdict(at(100), { ...OPTIONS, enabled: false }, RECHECK_MS)).toBe('analyze');
+    expect(gateVerdict(at(100, { changedShare: OPTIONS.changedShareMin / 2 }), OPTIONS, RECHECK_MS)).toBe('unchanged');
+  });
+
+  it('analyzes a still empty scene once per emptySceneRecheckMs', () => {
+    expect(gateVerdict(at(OPTIONS.emptySceneRecheckMs - 1), OPTIONS, RECHECK_MS)).toBe('unchanged');
+    expect(gateVerdict(at(OPTIONS.emptySceneRecheckMs), OPTIONS, RECHECK_MS)).toBe('analyze');
+  });
+
+  it('analyzes a new face on each of its first newFaceFullRateFrames frames, then a still one once per recheckEveryMs', () => {
+    const young: SceneState = { heldTracks: 2, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames - 1 };
+    const settled: SceneState = { heldTracks: 2, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames };
+    expect(gateVerdict(at(10, { scene: young }), OPTIONS, RECHECK_MS)).toBe('analyze');
+    expect(gateVerdict(at(RECHECK_MS - 1, { scene: settled }), OPTIONS, RECHECK_MS)).toBe('unchanged');
+    expect(gateVerdict(at(RECHECK_MS, { scene: settled }), OPTIONS, RECHECK_MS)).toBe('analyze');
+  });
+});
+
+describe('SceneGate on camera frames', () => {
+  const amy = readFileSync('test/fixtures/faces/amy/amy2.png');
+  const centre = { left: 220, top: 140, facePx: 200 };
+  let seq = 0;
+  const frame = async (crop: Uint8Array | undefined, place = centre, atMs = seq * 200): Promise<LaneFrame> => ({
+    seq: seq++,
+    atMs,
+    bytes: await noisyCameraFrame(crop, place, 1000 + seq),
+  });
+
+  function gate(scene: () => SceneState = () => NOBODY) {
+    return new SceneGate({ options: OPTIONS, maxImagePixels: defaultSettings.vision.maxImagePixels, recheckEveryMs: RECHECK_MS, sceneState: scene });
+  }
+
+  it('a still noisy counter is analyzed once per emptySceneRecheckMs, not at the camera rate', async () => {
+    const g = gate();
+    const verdicts: string[] = [];
+    // 6 s at 5 fps of the empty counter, each frame with noise of its own.
+    for (let k = 0; k < 30; k++) {
+      const f = await frame(undefined, centre, k * 200);
+      const verdict = await g.judge(f);
+      verdicts.push(verdict);
+      if (verdict === 'analyze') await g.analyzed(f);
+    }
+    const analyzedAt = verdicts.flatMap((v, k) => (v === 'analyze' ? [k * 200] : []));
+    expect(analyzedAt).toEqual([0, 5000]);
+  });
+
+  it('a face walking in is analyzed from its first frame, and so is each step it moves', async () => {
+    const g = gate();
+    const empty = await frame(undefined);
+    expect(await g.judge(empty)).toBe('analyze');
+    await g.analyzed(empty);
+    expect(await g.judge(await frame(undefined))).toBe('unchanged');
+    // Far away and small at the edge of the frame, then two steps closer.
+    for (const place of [{ left: 20, top: 220, facePx: 60 }, { left: 80, top: 190, facePx: 100 }, { left: 150, top: 160, facePx: 150 }]) {
+      const step = await frame(amy, place);
+      expect(await g.judge(step)).toBe('analyze');
+      await g.analyzed(step);
+    }
+  });
+
+  it('a member standing still is held after their first frames, re-checked once per recheckEveryMs, and someone else in their place is analyzed', async () => {
+    const g = gate(() => ({ heldTracks: 1, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames }));
+    const first = await frame(amy, centre, 0);
+    expect(await g.judge(first)).toBe('analyze'); // nothing to compare with yet
+    await g.analyzed(first);
+    expect(await g.judge(await frame(amy, centre, 200))).toBe('unchanged');
+    expect(await g.judge(await frame(amy, { ...centre, left: centre.left + 1 }, 400))).toBe('unchanged'); // a pixel of sway
+    expect(await g.judge(await frame(amy, centre, RECHECK_MS))).toBe('analyze');
+    const stuart = readFileSync('test/fixtures/faces/stuart/stuart1.png');
+    expect(await g.judge(await frame(stuart, centre, 600))).toBe('analyze');
+  });
+
+  it('an unreadable frame is left to the face engine to refuse', async () => {
+    const g = gate();
+    const garbage: LaneFrame = { seq: 1, atMs: 0, bytes: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(4000, 7)]) };
+    expect(await g.judge(garbage)).toBe('analyze');
+  });
+});
