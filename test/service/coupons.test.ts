@@ -56,7 +56,7 @@ describe('coupons and campaign rules over the API', () => {
     expect(conflict.status).toBe(409);
     expect(conflict.body.error.code).toBe('BATCH_CONFLICT');
     // Each also holds the join gift of the payment that made them a member.
-    const fromBatch = (coupons: { source: string }[]) => coupons.filter((c) => c.source === 'batch');
+    const fromBatch = (coupons: any[]): any[] => coupons.filter((c) => c.source === 'batch');
     expect(fromBatch((await get(`/api/members/${carol}/coupons`)).body.coupons)).toEqual([]);
 
     const list = await get(`/api/members/${alice}/coupons`, tokens.pos);
