@@ -17,13 +17,16 @@ import { Lane } from './lanes/lane.js';
 import { laneDirectory } from './lanes/laneDirectory.js';
 import type { IssuedToken } from './ledger/index.js';
 import { decideMatch } from './matching/matcher.js';
+import { providerFromSettings } from './messaging/providerWebhook.js';
 import { TillGateway } from './push/tillGateway.js';
 import type { TillMessage } from './push/tillNotifier.js';
 import { memberServiceOf, openRecognitionCore, type RecognitionCore } from './recognitionCore.js';
 import { FaceCoverageService } from './services/faceCoverage.js';
 import { MembershipService } from './services/membershipService.js';
+import { MessageService } from './services/messageService.js';
 import { operatingPointView } from './services/recognitionHealth.js';
 import { RecognitionReporter } from './services/recognitionReporter.js';
+import { AnalyticsService } from './services/analyticsService.js';
 import { SegmentService } from './services/segmentService.js';
 import { CampaignService } from './services/campaignService.js';
 import { CouponService } from './services/couponService.js';
@@ -37,6 +40,7 @@ import { HttpServerStage } from './stages/httpServerStage.js';
 import { LoadWatchStage } from './stages/loadWatchStage.js';
 import { MemberChangesStage } from './stages/memberChangesStage.js';
 import { MembershipJobsStage } from './stages/membershipJobsStage.js';
+import { OutboundMessagesStage } from './stages/outboundMessagesStage.js';
 import { SegmentsStage } from './stages/segmentsStage.js';
 import { InferencePool } from './vision/inferencePool.js';
 
@@ -128,6 +132,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
   const coupons = new CouponService({ store, segments, settings: settings.campaigns });
   const campaigns = new CampaignService({ store, segments, settings: settings.campaigns, rechargeBonusRules: settings.membership.rechargeBonusRules, log: childLogger(root, 'campaigns') });
   const reporter = new RecognitionReporter({ store, members, metrics, till: gateway, campaigns });
+  const messages = new MessageService({ store, segments, provider: providerFromSettings(settings.messaging), optedOut: (id) => store.campaigns.preferences(id)?.marketingOptOut ?? false, settings: settings.messaging, log: childLogger(root, 'messages') });
   const checkout = new Checkout({
     store,
     members,
@@ -196,6 +201,8 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
         sinceMs: startedAt,
       }),
     segments,
+    analytics: { service: new AnalyticsService({ store, segments, tierNames: settings.membership.tiers.map((t) => t.name) }), maxPeriodDays: settings.analytics.maxPeriodDays },
+    messages,
     coupons,
     campaigns,
     lanes: directory,
@@ -223,6 +230,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       ...(settings.backup.intervalHours > 0 ? [new BackupStage({ store, backup: settings.backup, dataDir: settings.dataDir, log })] : []),
       new MembershipJobsStage({ membership, log }),
       new SegmentsStage({ segments, everyHours: settings.segments.recomputeEveryHours, log }),
+      new OutboundMessagesStage({ messages, everyMs: settings.messaging.deliverEveryMs, log }),
       new CouponExpiryStage({ coupons, everyMinutes: settings.campaigns.expireEveryMinutes, log }),
       new AuditPurgeStage({ store, auditRetentionDays: settings.security.auditRetentionDays, log }),
       new MemberChangesStage({ store, members, everyMs: settings.storage.followChangesEveryMs, log }),

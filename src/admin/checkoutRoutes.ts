@@ -56,6 +56,20 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
   router.post('/api/payments', allow('POST /api/payments'), shed, json, async (req, res) => {
     const input = paymentInput.parse(req.body);
     lane(input.lane);
+    if (input.channel === 'cash') {
+      const sale = await checkout.cashSale({ ...input, paidAtMs: Date.parse(input.paidAt), actor: actorOf(req) });
+      res.status(sale.duplicate ? 200 : 201).json({
+        orderId: input.orderId,
+        memberId: sale.memberId,
+        created: false,
+        duplicate: sale.duplicate,
+        discountRateApplied: sale.discountRateApplied,
+        pointsEarned: sale.pointsEarned,
+        tier: sale.tierAfter,
+        identifiedBy: sale.identifiedBy,
+      });
+      return;
+    }
     const result = await checkout.payment({ ...input, paidAtMs: Date.parse(input.paidAt), actor: actorOf(req) });
     res.status(result.duplicate ? 200 : 201).json({
       orderId: input.orderId,

@@ -35,6 +35,11 @@ export const ROUTE_ROLES = {
   'POST /api/members/:id/tags': ['admin'],
   'DELETE /api/members/:id/tags/:tag': ['admin'],
   'GET /api/members.csv': ['admin'],
+  'GET /api/analytics/overview': ['admin'],
+  'GET /api/analytics/series': ['admin'],
+  'GET /api/analytics/details': ['admin'],
+  'POST /api/messages/campaigns': ['admin'],
+  'GET /api/messages/campaigns/:id': ['admin'],
   // Coupons and campaigns: the owner's batches and rules; the POS and the till may read a member's coupons.
   'POST /api/coupons/batches': ['admin'],
   'GET /api/members/:id/coupons': ['admin', 'pos', 'till'],

@@ -38,6 +38,17 @@ const qualityGate = (d: {
     .strict()
     .prefault({});
 
+/** An IANA zone name Intl knows, or empty for the PC's own. */
+function knownTimeZone(zone: string): boolean {
+  if (zone === '') return true;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A coupon as settings, campaign rules and admin batches describe it: yuan and days. */
 export const couponTermsSchema = z
   .object({
@@ -403,6 +414,39 @@ export const settingsSchema = z
       .strict()
       .refine((s) => s.lostAfterDays > s.dormantAfterDays, { message: 'segments.lostAfterDays must be greater than segments.dormantAfterDays', path: ['lostAfterDays'] })
       .prefault({}),
+    analytics: z
+      .object({
+        timeZone: z.string().max(64).refine(knownTimeZone, 'not a time zone name this Node knows; use an IANA name such as "Asia/Shanghai", or "" for the PC\'s own').default('')
+          .describe('IANA time zone of the store (e.g. "Asia/Shanghai") whose local dates the dashboard counts by; empty = the PC\'s own. Changing it moves only figures recorded afterwards'),
+        maxPeriodDays: z.number().int().min(7).max(3660).default(366)
+          .describe('Longest from–to range the analytics routes accept, in days; longer ranges are refused with 400'),
+      })
+      .strict()
+      .prefault({}),
+    messaging: z
+      .object({
+        providerUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default('')
+          .describe('The shop\'s own SMS / WeChat message provider: each message to a member is POSTed here as signed JSON (see Messages to a segment in the README). Empty = no messages are sent'),
+        webhookSecret: z.string().default('')
+          .describe('Shared secret of the provider URL: every request carries an HMAC-SHA256 of its timestamp and body with it (X-Memberlens-Signature). At least 32 characters when providerUrl is set; keep it out of version control (MEMBERLENS_MESSAGING__WEBHOOK_SECRET)'),
+        requestTimeoutMs: z.number().int().min(100).max(120_000).default(10_000)
+          .describe('A provider request not answered within this time counts as failed and is tried again'),
+        maxAttempts: z.number().int().min(1).max(20).default(6)
+          .describe('Tries per message before it is marked failed; a 4xx answer other than 408 and 429 fails it at once'),
+        retryBaseDelayMs: z.number().int().min(10).default(30_000)
+          .describe('Wait before the second try; each further try waits twice as long (exponential backoff), at most retryMaxDelayMs'),
+        retryMaxDelayMs: z.number().int().min(10).default(3_600_000)
+          .describe('Longest wait between two tries of one message'),
+        deliverEveryMs: z.number().int().min(10).max(60_000).default(1000)
+          .describe('How often messages that are due (new, or waiting for a retry) are sent'),
+      })
+      .strict()
+      .refine((m) => m.providerUrl === '' || m.webhookSecret.length >= 32, {
+        message: 'messaging.webhookSecret must be at least 32 characters when messaging.providerUrl is set (e.g. openssl rand -hex 32)',
+        path: ['webhookSecret'],
+      })
+      .refine((m) => m.retryMaxDelayMs >= m.retryBaseDelayMs, { message: 'messaging.retryMaxDelayMs must be at least retryBaseDelayMs', path: ['retryMaxDelayMs'] })
+      .prefault({}),
     chain: z
       .object({
         hqUrl: z.string().default('')
@@ -480,6 +524,8 @@ export type VisionSettings = Settings['vision'];
 export type MatchingSettings = Settings['matching'];
 export type MembershipSettings = Settings['membership'];
 export type SegmentSettings = Settings['segments'];
+export type AnalyticsSettings = Settings['analytics'];
+export type MessagingSettings = Settings['messaging'];
 export type CampaignSettings = Settings['campaigns'];
 export type LaneSettings = Settings['lanes'][number];
 export type ChainSettings = Settings['chain'];

@@ -28,7 +28,7 @@ export interface CheckoutOptions {
 
 /** What the checkout needs of a lane: the fusion of scans and faces, and the tracker's captures. */
 export interface CheckoutLane {
-  fusion: Pick<LaneFusion, 'onScan' | 'onPayment'>;
+  fusion: Pick<LaneFusion, 'onScan' | 'onPayment' | 'identifyCashCustomer'>;
   tracker: { enrollCaptureOf(trackId: string): { descriptor: Float32Array; frames: number } | undefined };
 }
 
@@ -43,7 +43,7 @@ export type CheckoutLookups = {
 export interface CheckoutDeps {
   store: CheckoutLookups;
   members: Pick<MemberService, 'view' | 'enrollCapturedFace' | 'recordFaceConsentDeclined' | 'addConfirmedVisitFace'>;
-  membership: Pick<MembershipService, 'recordPayment' | 'flagForReview'>;
+  membership: Pick<MembershipService, 'recordPayment' | 'recordCashSale' | 'flagForReview' | 'countFaceLinkedPayment'>;
   /** Prompts for a member scanned at the lane, and what a payment earns from campaigns. */
   campaigns: Pick<CampaignService, 'atCounter' | 'afterPayment'>;
   provider: PaymentProvider;
@@ -66,6 +66,16 @@ export interface PaymentInput {
   actor: string;
   /** A coupon of the payer's; `amount` is then the order before it. */
   couponId?: string;
+}
+
+/** A cash sale at a lane: no payer id; the lane tells whether a member is paying. */
+export interface CashSaleInput {
+  orderId: string;
+  lane: string;
+  /** Yuan, as a number or a decimal string; the ledger checks it. */
+  amount: number | string;
+  paidAtMs: number;
+  actor: string;
 }
 
 /** A face captured at the till, waiting for the customer's answer. Memory only. */
@@ -161,6 +171,7 @@ export class Checkout {
     } else if (decision.kind === 'link-face') {
       face = this.captureFace(input.lane, laneState, decision.trackId, view);
     }
+    if (face === 'confirmed' || face === 'enrolled') this.deps.membership.countFaceLinkedPayment(input.lane, input.paidAtMs);
     this.deps.till.toLane(input.lane, 'payment:linked', {
       orderId: input.orderId,
       memberId: view.memberId,
@@ -175,6 +186,49 @@ export class Checkout {
       prompts,
     });
     return { ...result, coupon, face };
+  }
+
+  /**
+   * Records a cash sale: credited to the member the lane names unambiguously (a member QR just
+   * scanned, or the one face at the counter named as a member), else a non-member sale. Only a
+   * face already enrolled with the member's consent can name them; nobody new is enrolled here.
+   */
+  async cashSale(input: CashSaleInput) {
+    const laneState = this.requireLane(input.lane);
+    const customer = laneState.fusion.identifyCashCustomer(this.clock());
+    const memberId = customer.kind === 'member' && this.deps.members.view(customer.memberId) ? customer.memberId : undefined;
+    const { result, view } = await this.deps.membership.recordCashSale({
+      orderId: input.orderId,
+      lane: input.lane,
+      memberId,
+      amountYuan: input.amount,
+      paidAtMs: input.paidAtMs,
+    });
+    const identifiedBy = result.duplicate || memberId === undefined || customer.kind !== 'member' ? null : customer.via;
+    if (identifiedBy === 'face') this.deps.membership.countFaceLinkedPayment(input.lane, input.paidAtMs);
+    if (!result.duplicate && view) {
+      const prompts = this.deps.campaigns.afterPayment({
+        memberId: view.memberId,
+        orderId: input.orderId,
+        lane: input.lane,
+        created: false,
+        paidFen: Math.round(Number(input.amount) * 100),
+        pointsEarned: result.pointsEarned,
+      });
+      this.deps.till.toLane(input.lane, 'payment:linked', {
+        orderId: input.orderId,
+        memberId: view.memberId,
+        name: view.name,
+        tier: view.tier,
+        amount: Number(input.amount),
+        pointsEarned: result.pointsEarned,
+        points: view.points,
+        balance: view.balance,
+        face: identifiedBy === 'face' ? 'confirmed' : 'no-link',
+        prompts,
+      });
+    }
+    return { ...result, identifiedBy };
   }
 
   /** The cashier records the customer's answer to a consent request. */
@@ -195,6 +249,7 @@ export class Checkout {
         consent: { method: 'verbal-at-till', lane, staff },
         actor,
       });
+      this.deps.membership.countFaceLinkedPayment(lane, this.clock());
       return { enrolled: true, faceId };
     } finally {
       this.drop(requestId);

@@ -8,12 +8,13 @@ import type { MemberService } from './memberService.js';
 
 /**
  * The one place a lane's recognition becomes what the shop sees of it: a processing-log entry
- * (a match is a processing of biometric data), the metrics, and the till event.
+ * (a match is a processing of biometric data) with the dashboard's count of it in the same
+ * transaction, the metrics, and the till event.
  */
 export class RecognitionReporter {
   constructor(
     private readonly deps: {
-      store: Pick<MemberStore, 'audit'>;
+      store: Pick<MemberStore, 'audit' | 'inTransaction' | 'rollups'>;
       members: Pick<MemberService, 'view'>;
       metrics: Pick<ServiceMetrics, 'recognitions' | 'unknowns'>;
       till: TillNotifier;
@@ -22,17 +23,21 @@ export class RecognitionReporter {
     },
   ) {}
 
-  report(lane: string, events: TrackerEvent[]): void {
+  report(lane: string, events: TrackerEvent[], atMs: number = Date.now()): void {
     const { store, metrics, till } = this.deps;
     for (const event of events) {
       if (event.type === 'recognized') {
         const message = this.recognized(event.memberId, event.confidence, () => this.deps.campaigns.atCounter(event.memberId, lane, 'face'));
         if (!message) continue; // deleted between match and popup
         metrics.recognitions.inc({ lane });
-        store.audit.record({ actor: `lane:${lane}`, action: 'match', subject: event.memberId, details: { confidence: message.body.confidence } });
+        store.inTransaction(() => {
+          store.audit.record({ actor: `lane:${lane}`, action: 'match', subject: event.memberId, details: { confidence: message.body.confidence } });
+          store.rollups.recognized(lane, event.memberId, atMs);
+        });
         till.toLane(lane, 'member:recognized', message.body);
       } else if (event.type === 'unknown') {
         metrics.unknowns.inc({ lane });
+        store.inTransaction(() => store.rollups.unknownFace(lane, atMs));
         till.toLane(lane, 'face:unknown', { trackId: event.trackId });
       } else if (event.memberId) {
         till.toLane(lane, 'member:left', { trackId: event.trackId, memberId: event.memberId });

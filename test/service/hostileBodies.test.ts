@@ -106,6 +106,12 @@ describe('hostile request bodies on every write route', () => {
     'POST /api/members/:id/tags': { path: () => `/api/members/${memberId}/tags`, body: () => ({ tag: 'VIP' }), freeText: ['tag'] },
     'DELETE /api/members/:id/tags/:tag': { path: () => `/api/members/${memberId}/tags/VIP`, body: () => ({}), freeText: [] },
     'POST /api/lanes/:lane/coupons': { path: () => '/api/lanes/lane1/coupons', body: () => ({ couponId: 'cp_nobody' }), freeText: [] },
+    // Messaging is off in this service: a valid body ends in 409 messaging-off, after the body was checked.
+    'POST /api/messages/campaigns': {
+      path: () => '/api/messages/campaigns',
+      body: () => ({ campaignId: next('c'), segment: { tag: 'VIP' }, template: 'SMS_1', text: '{name}，本周会员日' }),
+      freeText: ['text', 'segment.tag'],
+    },
     'POST /api/coupons/batches': {
       path: () => '/api/coupons/batches',
       body: () => ({ batchId: next('b'), segment: { tag: 'VIP' }, coupon: { title: '周末券', amountOffYuan: 5, minSpendYuan: 20, validDays: 3 } }),

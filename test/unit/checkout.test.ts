@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import { Checkout, type CheckoutLane, type CheckoutLookups, type CheckoutOptions, type ConsentPolicy } from '../../src/fusion/checkout.js';
-import type { FusionDecision, FusionPayment, FusionScan } from '../../src/fusion/fusionTypes.js';
+import type { CashCustomer, FusionDecision, FusionPayment, FusionScan } from '../../src/fusion/fusionTypes.js';
 import { issueMemberQr, verifyMemberQr } from '../../src/fusion/memberQrCode.js';
 import type { PaymentProvider } from '../../src/fusion/paymentProvider.js';
 import type { FaceRecord, Member, PaymentResult } from '../../src/ledger/index.js';
@@ -62,7 +62,9 @@ class FakeLane implements CheckoutLane {
       this.payments.push(payment);
       return this.decision;
     },
+    identifyCashCustomer: (_atMs: number): CashCustomer => this.cashCustomer,
   };
+  cashCustomer: CashCustomer = { kind: 'none', reason: 'no-face' };
   readonly tracker = {
     enrollCaptureOf: (trackId: string) => {
       this.captureAsked.push(trackId);
@@ -114,7 +116,14 @@ function harness(o: HarnessOptions = {}) {
   const membership = {
     recordPayment: vi.fn(async (_input: Parameters<MembershipService["recordPayment"]>[0]) => ({ result, view: PAYER, coupon: null })),
     flagForReview: vi.fn((_input: Parameters<MembershipService['flagForReview']>[0]) => undefined),
-  } satisfies Pick<MembershipService, 'recordPayment' | 'flagForReview'>;
+    recordCashSale: vi.fn(async (input: Parameters<MembershipService['recordCashSale']>[0]) => ({
+      result: input.memberId === undefined
+        ? { memberId: null, created: false as const, discountRateApplied: 1 as const, pointsEarned: 0 as const, tierBefore: null, tierAfter: null, duplicate: false, tierChange: null }
+        : { ...result, memberId: input.memberId },
+      view: input.memberId === undefined ? undefined : PAYER,
+    })),
+    countFaceLinkedPayment: vi.fn((_lane: string, _atMs: number) => undefined),
+  } satisfies Pick<MembershipService, 'recordPayment' | 'flagForReview' | 'recordCashSale' | 'countFaceLinkedPayment'>;
 
   const payerFace: FaceRecord = { id: 'f_old', memberId: PAYER.memberId, source: 'cli', quality: null, detectionScore: null, createdAtMs: T0 };
   const store: CheckoutLookups = {
