@@ -72,6 +72,7 @@ export function openMemberStore(settings: Settings, deviceKey: Buffer = loadDevi
     faceKey: deviceKey,
     membership: settings.membership,
     maxWritesPerCommit: settings.storage.maxWritesPerCommit,
+    timeZone: settings.analytics.timeZone,
     backupBeforeMigration: migrationBackup(settings),
     payerKeySecret: chainPayerKeySecret(settings),
   });

@@ -10,10 +10,12 @@ import type { EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
 import type { FaceCoverageService } from '../services/faceCoverage.js';
 import type { MemberService } from '../services/memberService.js';
 import type { OperatingPointView } from '../services/recognitionHealth.js';
+import type { AnalyticsService } from '../services/analyticsService.js';
 import type { MessageService } from '../services/messageService.js';
 import type { CampaignService } from '../services/campaignService.js';
 import type { CouponService } from '../services/couponService.js';
 import type { SegmentService } from '../services/segmentService.js';
+import { analyticsRoutes } from './analyticsRoutes.js';
 import { auditRoutes } from './auditRoutes.js';
 import { campaignRoutes, marketingView } from './campaignRoutes.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
@@ -41,6 +43,8 @@ export interface AdminAppDeps {
   recognition: () => OperatingPointView;
   /** Members' lifecycle, RFM segment and tags. */
   segments: SegmentService;
+  /** The owner's dashboard figures; `maxPeriodDays` bounds the range a request may ask for. */
+  analytics: { service: AnalyticsService; maxPeriodDays: number };
   /** Messages to a segment through the shop's provider. */
   messages: MessageService;
   coupons: CouponService;
@@ -179,6 +183,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
   app.use(auditRoutes({ store, allow, auditRetentionDays: deps.security.auditRetentionDays }));
   app.use(recognitionRoutes({ allow, recognition: deps.recognition }));
   app.use(segmentRoutes({ allow, segments: deps.segments, json }));
+  app.use(analyticsRoutes({ allow, analytics: deps.analytics.service, maxPeriodDays: deps.analytics.maxPeriodDays }));
   app.use(messageRoutes({ allow, messages: deps.messages, json }));
   app.use(campaignRoutes({ allow, json, coupons: deps.coupons, campaigns: deps.campaigns, members }));
 

@@ -38,6 +38,17 @@ const qualityGate = (d: {
     .strict()
     .prefault({});
 
+/** An IANA zone name Intl knows, or empty for the PC's own. */
+function knownTimeZone(zone: string): boolean {
+  if (zone === '') return true;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A coupon as settings, campaign rules and admin batches describe it: yuan and days. */
 export const couponTermsSchema = z
   .object({
@@ -403,6 +414,15 @@ export const settingsSchema = z
       .strict()
       .refine((s) => s.lostAfterDays > s.dormantAfterDays, { message: 'segments.lostAfterDays must be greater than segments.dormantAfterDays', path: ['lostAfterDays'] })
       .prefault({}),
+    analytics: z
+      .object({
+        timeZone: z.string().max(64).refine(knownTimeZone, 'not a time zone name this Node knows; use an IANA name such as "Asia/Shanghai", or "" for the PC\'s own').default('')
+          .describe('IANA time zone of the store (e.g. "Asia/Shanghai") whose local dates the dashboard counts by; empty = the PC\'s own. Changing it moves only figures recorded afterwards'),
+        maxPeriodDays: z.number().int().min(7).max(3660).default(366)
+          .describe('Longest from–to range the analytics routes accept, in days; longer ranges are refused with 400'),
+      })
+      .strict()
+      .prefault({}),
     messaging: z
       .object({
         providerUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default('')
@@ -504,6 +524,7 @@ export type VisionSettings = Settings['vision'];
 export type MatchingSettings = Settings['matching'];
 export type MembershipSettings = Settings['membership'];
 export type SegmentSettings = Settings['segments'];
+export type AnalyticsSettings = Settings['analytics'];
 export type MessagingSettings = Settings['messaging'];
 export type CampaignSettings = Settings['campaigns'];
 export type LaneSettings = Settings['lanes'][number];

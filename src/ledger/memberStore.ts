@@ -15,7 +15,10 @@ import { OutboundMessageRepository } from './outboundMessageRepository.js';
 import { MemberRepository } from './memberRepository.js';
 import { MembershipLedger, type MembershipLedgerOptions } from './membershipLedger.js';
 import { derivePayerKeySecret } from './payerIdentity.js';
+import { AnalyticsQueries } from './analyticsQueries.js';
+import { RollupRepository } from './rollupRepository.js';
 import { SegmentRepository } from './segmentRepository.js';
+import { StoreCalendar } from './storeCalendar.js';
 import { TokenRepository } from './tokenRepository.js';
 import type { Consent, ConsentMethod, EpochMs, FaceRecord, Member, MemberSource } from './types.js';
 
@@ -33,6 +36,8 @@ export interface OpenMemberStoreOptions {
   payerKeySecret?: Buffer;
   /** Largest group of writes `writeInGroup` commits together: `storage.maxWritesPerCommit`. */
   maxWritesPerCommit: number;
+  /** The store's IANA time zone for the dashboard's local dates (`analytics.timeZone`); empty or absent: the PC's. */
+  timeZone?: string;
 }
 
 export interface FaceConsentInput {
@@ -81,6 +86,10 @@ export class MemberStore {
   readonly activity: MemberActivity;
   readonly membership: MembershipLedger;
   readonly segments: SegmentRepository;
+  /** The dashboard's daily sums; the ledger keeps them in step with its own writes. */
+  readonly rollups: RollupRepository;
+  readonly analytics: AnalyticsQueries;
+  readonly calendar: StoreCalendar;
   /** The outbox for HQ and the feed from it, when the store is part of a chain. */
   readonly chain: ChainReplica;
   readonly coupons: CouponLedger;
@@ -98,6 +107,7 @@ export class MemberStore {
     clock: () => EpochMs,
     membership: MembershipLedgerOptions,
     maxWritesPerCommit: number,
+    calendar: StoreCalendar,
   ) {
     this.#db = db;
     this.#group = new GroupCommit(db, maxWritesPerCommit);
@@ -107,10 +117,13 @@ export class MemberStore {
     this.audit = new AuditLog(db, clock);
     this.tokens = new TokenRepository(db, clock);
     this.activity = new MemberActivity(db);
-    this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock }, membership);
+    this.calendar = calendar;
+    this.rollups = new RollupRepository(db, calendar);
+    this.analytics = new AnalyticsQueries(db);
+    this.membership = new MembershipLedger({ db, members: this.members, audit: this.audit, clock, rollups: this.rollups }, membership);
     this.segments = new SegmentRepository(db);
     this.chain = new ChainReplica(db);
-    this.coupons = new CouponLedger({ db, membership: this.membership, audit: this.audit, clock });
+    this.coupons = new CouponLedger({ db, membership: this.membership, audit: this.audit, clock, rollups: this.rollups });
     this.campaigns = new CampaignRepository(db);
     this.imports = new MemberImportRepository(db);
     this.messages = new OutboundMessageRepository(db);
@@ -119,13 +132,14 @@ export class MemberStore {
   static open(opts: OpenMemberStoreOptions): MemberStore {
     // The key is checked before the database opens so a bad key leaves no handle behind.
     const cipher = new FaceCipher(opts.faceKey);
+    const calendar = new StoreCalendar(opts.timeZone ?? '');
     const membership: MembershipLedgerOptions = {
       ...opts.membership,
       payerKeySecret: opts.payerKeySecret ?? derivePayerKeySecret(opts.faceKey),
     };
     const db = openDatabase(opts.databaseFile, { busyTimeoutMs: opts.busyTimeoutMs, backupBeforeMigration: opts.backupBeforeMigration });
     try {
-      return new MemberStore(db, cipher, opts.clock ?? Date.now, membership, opts.maxWritesPerCommit);
+      return new MemberStore(db, cipher, opts.clock ?? Date.now, membership, opts.maxWritesPerCommit, calendar);
     } catch (err) {
       // Bad membership settings throw from the constructor; the handle must not leak.
       db.close();
@@ -180,6 +194,9 @@ export class MemberStore {
     return this.inTransaction(() => {
       const member = this.members.create({ name: input.name, phone: input.phone });
       this.audit.record({ actor: input.actor, action: 'member.create', subject: member.id, details: input.source ? { source: input.source } : null });
+      // The dashboard counts an imported member as imported, any other enrolled with a face as
+      // come by face, and the rest as added at the desk (payments make theirs in the ledger).
+      this.rollups.memberJoined(input.source === 'import' ? 'import' : faces.length > 0 ? 'face' : 'admin', member.createdAtMs);
       const consent = input.faceConsent ? this.grantFaceConsent(member.id, input.faceConsent, input.actor) : null;
       const records = faces.map((face) => this.enrollFace({ ...face, memberId: member.id }, input.actor));
       return { member, consent, faces: records };
@@ -251,7 +268,7 @@ export class MemberStore {
    * it for each member whose entries or details changed (their tier and segment follow). An
    * erasure from another branch scrubs the bytes like one made here.
    */
-  applyChainFeed(events: readonly ChainFeedEvent[], cursor: number, perMember: (memberId: string) => void): ChainApplyOutcome {
+  applyChainFeed(events: readonly ChainFeedEvent[], cursor: string, perMember: (memberId: string) => void): ChainApplyOutcome {
     const run = () => {
       const outcome = this.chain.apply(events, cursor);
       for (const memberId of outcome.touched) perMember(memberId);
