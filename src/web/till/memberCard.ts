@@ -145,8 +145,10 @@ export class MemberCard {
     }
 
     const payment = view.payment;
-    // A coupon the payment used is done with; its prompt goes.
-    const prompts = (view.prompts ?? []).filter((p) => p.couponId === undefined || p.couponId !== payment?.coupon?.couponId);
+    // A coupon the payment used is done with, and "再消费¥42升黄金" is stale once they reached it.
+    const prompts = (view.prompts ?? []).filter(
+      (p) => (p.couponId === undefined || p.couponId !== payment?.coupon?.couponId) && !(p.kind === 'near-tier' && notes.tierChange?.upgrade),
+    );
     this.prompts.show(prompts);
     this.card.dataset.rich = String(payment !== undefined || prompts.length > 0);
     this.card.dataset.prompts = String(Math.min(prompts.length, 9));
