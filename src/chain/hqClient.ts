@@ -39,8 +39,8 @@ export class HqClient {
     return this.request('POST', '/api/chain/batches', { events, backlog });
   }
 
-  feed(after: number, limit: number): Promise<{ events: ChainFeedEvent[]; next: number }> {
-    return this.request('GET', `/api/chain/feed?after=${after}&limit=${limit}`);
+  feed(after: string, limit: number): Promise<{ events: ChainFeedEvent[]; next: string }> {
+    return this.request('GET', `/api/chain/feed?after=${encodeURIComponent(after)}&limit=${limit}`);
   }
 
   authorizeDeduction(input: { orderId: string; memberId: string; amountFen: number; atMs: number }): Promise<{ gid: string; duplicate: boolean; balanceFen: number }> {

@@ -6,9 +6,8 @@ import { HQ_SCHEMA_STEPS } from './hqSchema.js';
 export type HqPool = pg.Pool;
 export type HqClient = pg.PoolClient;
 
-/** Arbitrary but fixed: the advisory lock that orders schema steps and chain events. */
+/** Arbitrary but fixed: the advisory lock that orders schema steps of HQ processes started together. */
 export const SCHEMA_LOCK = 0x6d6c_0001;
-export const EVENTS_LOCK = 0x6d6c_0002;
 
 /**
  * Connects to HQ's PostgreSQL and brings its schema up to date. The pool is HQ's only state:
@@ -52,10 +51,10 @@ async function migrate(pool: HqPool): Promise<void> {
 }
 
 /** Runs `fn` in one transaction on one connection; rolled back when it throws. */
-export async function inTransaction<T>(pool: HqPool, fn: (client: HqClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(pool: HqPool, fn: (client: HqClient) => Promise<T>, isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED'): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

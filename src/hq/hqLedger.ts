@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { UserError } from '../core/errors.js';
-import { EVENTS_LOCK, inTransaction, type HqClient, type HqPool } from './hqDatabase.js';
+import { inTransaction, type HqClient, type HqPool } from './hqDatabase.js';
 
 /** One change a store sends: its sequence number, global id, kind, member and body. */
 export interface IncomingEvent {
@@ -13,8 +13,8 @@ export interface IncomingEvent {
 
 export interface FeedPage {
   events: { gid: string; kind: string; memberId: string; body: unknown }[];
-  /** Pass as `after` next time; it moves past this store's own events too. */
-  next: number;
+  /** Pass as `after` next time ("xid:id"); it moves past this store's own events too. */
+  next: string;
 }
 
 export interface StoreStatus {
@@ -25,8 +25,8 @@ export interface StoreStatus {
   lastSyncAt: string | null;
   /** Changes the store said it still had to send, at its last contact. */
   backlog: number;
-  /** Chain events the store has not taken from the feed yet. */
-  feedBehind: number;
+  /** Where the store was in HQ's feed at its last request ("xid:id"). */
+  feedCursor: string;
 }
 
 /** 409: the batch does not start right after what HQ holds; the store resends from lastSeq + 1. */
@@ -47,8 +47,8 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 /**
  * The chain's ledger at HQ, on PostgreSQL: stores and their tokens, the union of every
  * branch's changes (ingested in one transaction per batch), the feed, and stored-value spends
- * authorized against the chain-wide balance. Writers of chain events take one advisory lock,
- * so event ids commit in order and a feed reader never skips an event committed late.
+ * authorized against the chain-wide balance. Batches of different stores run side by side;
+ * the feed's order (see hqSchema) keeps a late commit from being skipped.
  */
 export class HqLedger {
   constructor(private readonly pool: HqPool) {}
@@ -118,7 +118,6 @@ export class HqLedger {
       });
       const newLast = fresh.length > 0 ? fresh[fresh.length - 1]!.seq : lastSeq;
       if (fresh.length > 0) {
-        await client.query('SELECT pg_advisory_xact_lock($1)', [EVENTS_LOCK]);
         await client.query(
           `INSERT INTO chain_events (gid, store_id, store_seq, pushed, kind, member_id, body)
            SELECT gid, $1, seq, true, kind, member_id, body
@@ -133,24 +132,40 @@ export class HqLedger {
     });
   }
 
-  /** Other branches' changes and spends HQ authorized, after the store's cursor, in HQ's order. */
-  async feed(storeId: string, after: number, limit: number): Promise<FeedPage> {
-    const client = await this.pool.connect();
-    try {
-      // Taken first: every event committed later has a larger id (see EVENTS_LOCK).
-      const top = (await client.query<{ top: number | null }>('SELECT max(id) AS top FROM chain_events')).rows[0]!.top ?? 0;
-      const { rows } = await client.query<{ id: number; gid: string; kind: string; member_id: string; body: unknown }>(
-        `SELECT id, gid, kind, member_id, body FROM chain_events
-         WHERE id > $1 AND id <= $2 AND delivered AND NOT (pushed AND store_id = $3)
-         ORDER BY id LIMIT $4`,
-        [after, top, storeId, limit],
-      );
-      const next = rows.length === limit ? rows[rows.length - 1]!.id : Math.max(top, after);
-      await client.query('UPDATE stores SET feed_cursor = $2, last_sync_at = now() WHERE store_id = $1', [storeId, after]);
-      return { events: rows.map((r) => ({ gid: r.gid, kind: r.kind, memberId: r.member_id, body: r.body })), next };
-    } finally {
-      client.release();
-    }
+  /**
+   * Other branches' changes and spends HQ authorized, after the store's cursor, in feed order
+   * (xid, id). Only rows of transactions that ended before every running one are read, in one
+   * REPEATABLE READ snapshot, so the page and its `next` are a stable prefix of the feed.
+   */
+  async feed(storeId: string, after: string, limit: number): Promise<FeedPage> {
+    const [afterXid, afterId] = after.split(':');
+    const page = await inTransaction(
+      this.pool,
+      async (client) => {
+        const { rows } = await client.query<{ xid: string; id: number; gid: string; kind: string; member_id: string; body: unknown }>(
+          `SELECT xid::text AS xid, id, gid, kind, member_id, body FROM chain_events
+           WHERE (xid, id) > ($1::xid8, $2::bigint) AND xid < pg_snapshot_xmin(pg_current_snapshot())
+             AND delivered AND NOT (pushed AND store_id = $3)
+           ORDER BY xid, id LIMIT $4`,
+          [afterXid, afterId, storeId, limit],
+        );
+        let next = after;
+        if (rows.length === limit) {
+          next = `${rows[rows.length - 1]!.xid}:${rows[rows.length - 1]!.id}`;
+        } else {
+          // The whole stable prefix was read: move past this store's own events at its end too.
+          const top = await client.query<{ xid: string; id: number }>(
+            `SELECT xid::text AS xid, id FROM chain_events WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid DESC, id DESC LIMIT 1`,
+          );
+          if (top.rows[0] && compareCursor(`${top.rows[0].xid}:${top.rows[0].id}`, after) > 0) next = `${top.rows[0].xid}:${top.rows[0].id}`;
+        }
+        return { events: rows.map((r) => ({ gid: r.gid, kind: r.kind, memberId: r.member_id, body: r.body })), next };
+      },
+      'REPEATABLE READ',
+    );
+    // Outside the snapshot: the stores page shows where each store is.
+    await this.pool.query('UPDATE stores SET feed_cursor = $2, last_sync_at = now() WHERE store_id = $1', [storeId, after]);
+    return page;
   }
 
   /**
@@ -160,7 +175,10 @@ export class HqLedger {
    */
   async authorizeDeduction(storeId: string, input: { orderId: string; memberId: string; amountFen: number; atMs: number }): Promise<{ gid: string; duplicate: boolean; balanceFen: number }> {
     return inTransaction(this.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [EVENTS_LOCK]);
+      // The member's balance row is the lock: spends of one member wait for each other, and
+      // the check below sees every spend committed before.
+      await client.query('INSERT INTO balances (member_id) VALUES ($1) ON CONFLICT DO NOTHING', [input.memberId]);
+      await client.query('SELECT 1 FROM balances WHERE member_id = $1 FOR UPDATE', [input.memberId]);
       const prior = await client.query<{ member_id: string; amount_fen: number; event_gid: string }>(
         'SELECT member_id, amount_fen, event_gid FROM spends WHERE store_id = $1 AND order_id = $2',
         [storeId, input.orderId],
@@ -198,8 +216,8 @@ export class HqLedger {
 
   async stores(): Promise<StoreStatus[]> {
     const { rows } = await this.pool.query<{
-      store_id: string; created_at: Date; revoked_at: Date | null; last_seq: number; last_sync_at: Date | null; reported_backlog: number; feed_cursor: number; top: number;
-    }>('SELECT s.*, (SELECT coalesce(max(id), 0) FROM chain_events) AS top FROM stores s ORDER BY store_id');
+      store_id: string; created_at: Date; revoked_at: Date | null; last_seq: number; last_sync_at: Date | null; reported_backlog: number; feed_cursor: string;
+    }>('SELECT * FROM stores ORDER BY store_id');
     return rows.map((r) => ({
       storeId: r.store_id,
       createdAt: r.created_at.toISOString(),
@@ -207,7 +225,7 @@ export class HqLedger {
       lastSeq: r.last_seq,
       lastSyncAt: r.last_sync_at?.toISOString() ?? null,
       backlog: r.reported_backlog,
-      feedBehind: Math.max(0, r.top - r.feed_cursor),
+      feedCursor: r.feed_cursor,
     }));
   }
 
@@ -250,7 +268,7 @@ async function project(client: HqClient, storeId: string, afterSeq: number): Pro
     args,
   );
   await client.query(
-    `INSERT INTO payer_keys (payer_key, member_id, channel) SELECT body->>'payerKey', member_id, body->>'channel' ${batch} AND kind = 'payer'
+    `INSERT INTO payer_keys (payer_key, member_id, channel) SELECT body->>'payerKey', member_id, body->>'channel' ${batch} AND kind = 'payer' ORDER BY body->>'payerKey'
      ON CONFLICT (payer_key) DO NOTHING`,
     args,
   );
@@ -281,9 +299,16 @@ async function project(client: HqClient, storeId: string, afterSeq: number): Pro
   await client.query(
     `INSERT INTO balances (member_id, spend_fen, points, stored_fen)
      SELECT member_id, sum((body->>'spendFen')::bigint), sum((body->>'points')::bigint), sum((body->>'storedFen')::bigint)
-     ${batch} AND kind = 'entry' GROUP BY member_id
+     ${batch} AND kind = 'entry' GROUP BY member_id ORDER BY member_id
      ON CONFLICT (member_id) DO UPDATE SET spend_fen = balances.spend_fen + excluded.spend_fen,
        points = balances.points + excluded.points, stored_fen = balances.stored_fen + excluded.stored_fen`,
     args,
   );
+}
+
+/** Orders two feed cursors ("xid:id"). */
+function compareCursor(a: string, b: string): number {
+  const [ax, ai] = a.split(':').map(BigInt) as [bigint, bigint];
+  const [bx, bi] = b.split(':').map(BigInt) as [bigint, bigint];
+  return ax === bx ? Number(ai - bi) : ax < bx ? -1 : 1;
 }

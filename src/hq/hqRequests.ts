@@ -42,7 +42,7 @@ export const batchInput = z
 
 export const feedQuery = z
   .object({
-    after: z.coerce.number().int().min(0).default(0),
+    after: z.string().regex(/^\d{1,20}:\d{1,16}$/, 'the cursor the last feed page gave as next').default('0:0'),
     limit: z.coerce.number().int().min(1).max(5000).default(500),
   })
   .strict();

@@ -2,8 +2,11 @@
  * HQ's PostgreSQL schema, one step per version like the store's migrations; applied at start
  * under an advisory lock, so HQ processes started together apply each step once.
  *
- * chain_events is the union of every branch's changes, in the order HQ accepted them (id):
- * the feed's cursor. Each event has its global id (gid, unique: a resent event is ignored)
+ * chain_events is the union of every branch's changes. The feed's order is (xid, id): the
+ * inserting transaction's id, then the row's. A reader takes only rows of transactions older
+ * than every one still running (pg_snapshot_xmin), so a batch that commits late can never slip
+ * in behind a cursor that has moved on — without a lock that would make batches wait for each
+ * other. Each event has its global id (gid, unique: a resent event is ignored)
  * and, when a store sent it, that store's sequence number. The other tables are projections
  * kept in the same transaction: the member directory, payer links, consents, balances.
  */
@@ -25,7 +28,7 @@ CREATE TABLE stores (
   last_seq          bigint NOT NULL DEFAULT 0,
   last_sync_at      timestamptz,
   reported_backlog  integer NOT NULL DEFAULT 0,
-  feed_cursor       bigint NOT NULL DEFAULT 0
+  feed_cursor       text NOT NULL DEFAULT '0:0'
 );
 
 CREATE TABLE owner_tokens (
@@ -41,6 +44,7 @@ CREATE TABLE owner_tokens (
 -- their erasure).
 CREATE TABLE chain_events (
   id           bigserial PRIMARY KEY,
+  xid          xid8 NOT NULL DEFAULT pg_current_xact_id(),
   gid          text NOT NULL UNIQUE,
   store_id     text NOT NULL REFERENCES stores (store_id),
   store_seq    bigint,
@@ -54,6 +58,7 @@ CREATE TABLE chain_events (
 );
 
 CREATE INDEX chain_events_member ON chain_events (member_id) WHERE kind = 'entry';
+CREATE INDEX chain_events_feed ON chain_events (xid, id);
 
 CREATE TABLE members (
   member_id      text PRIMARY KEY,

@@ -68,14 +68,14 @@ export class ChainReplica {
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
-    this.#link = db.prepare<[], { store_id: string; hq_cursor: number }>('SELECT store_id, hq_cursor FROM chain_link');
+    this.#link = db.prepare<[], { store_id: string; hq_cursor: string }>('SELECT store_id, hq_cursor FROM chain_link');
     this.#pending = db.prepare<[number, number], { seq: number; gid: string; kind: string; member_id: string; body: string }>(
       'SELECT seq, gid, kind, member_id, body FROM chain_outbox WHERE seq > ? ORDER BY seq LIMIT ?',
     );
     this.#backlog = db.prepare<[], { n: number; last: number | null }>('SELECT count(*) AS n, max(seq) AS last FROM chain_outbox');
     this.#ack = db.prepare<[number]>('DELETE FROM chain_outbox WHERE seq <= ?');
     this.#setApplying = db.prepare<[number]>('UPDATE chain_link SET applying = ?');
-    this.#setCursor = db.prepare<[number]>('UPDATE chain_link SET hq_cursor = ?');
+    this.#setCursor = db.prepare<[string]>('UPDATE chain_link SET hq_cursor = ?');
     this.#entryByGid = db.prepare<[string], { id: number }>('SELECT id FROM ledger_entries WHERE gid = ?');
     this.#insertEntry = db.prepare<[string, string, number, number, number, string | null, string | null, number | null, number, number, string]>(
       `INSERT INTO ledger_entries
@@ -96,7 +96,7 @@ export class ChainReplica {
   }
 
   /** The chain this store joined, or undefined for a store that runs alone. */
-  link(): { storeId: string; cursor: number } | undefined {
+  link(): { storeId: string; cursor: string } | undefined {
     const row = this.#link.get();
     return row && { storeId: row.store_id, cursor: row.hq_cursor };
   }
@@ -177,7 +177,7 @@ export class ChainReplica {
    * skipped, so a feed page fetched twice counts nothing twice. Nothing applied here goes back
    * into the outbox.
    */
-  apply(events: readonly ChainFeedEvent[], cursor: number): ChainApplyOutcome {
+  apply(events: readonly ChainFeedEvent[], cursor: string): ChainApplyOutcome {
     if (!this.#db.inTransaction) throw new Error('ChainReplica.apply runs inside a transaction');
     const link = this.link();
     if (!link) throw new LedgerError('CHAIN_NOT_JOINED', 'This store has not joined a chain.');

@@ -268,7 +268,7 @@ export class MemberStore {
    * it for each member whose entries or details changed (their tier and segment follow). An
    * erasure from another branch scrubs the bytes like one made here.
    */
-  applyChainFeed(events: readonly ChainFeedEvent[], cursor: number, perMember: (memberId: string) => void): ChainApplyOutcome {
+  applyChainFeed(events: readonly ChainFeedEvent[], cursor: string, perMember: (memberId: string) => void): ChainApplyOutcome {
     const run = () => {
       const outcome = this.chain.apply(events, cursor);
       for (const memberId of outcome.touched) perMember(memberId);

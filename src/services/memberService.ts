@@ -249,7 +249,7 @@ export class MemberService {
    * its cursor in one transaction; `perMember` runs in it for each member that changed. A
    * member erased at another branch leaves the gallery, the lanes and the tills here too.
    */
-  applyChainFeed(events: readonly ChainFeedEvent[], cursor: number, perMember: (memberId: string) => void): ChainApplyOutcome {
+  applyChainFeed(events: readonly ChainFeedEvent[], cursor: string, perMember: (memberId: string) => void): ChainApplyOutcome {
     const outcome = this.deps.store.applyChainFeed(events, cursor, perMember);
     for (const memberId of outcome.erased) this.memberGone(memberId);
     return outcome;

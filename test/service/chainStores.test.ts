@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresCluster } from '../../scripts/postgresCluster.js';
 import { startServiceProcess, type ServiceProcess } from '../../scripts/serviceProcess.js';
-import { hqCommand, startHqProcess, type HqProcess } from '../support/hqProcess.js';
+import { hqCommand, startHqProcess, type HqProcess } from '../../scripts/hqProcess.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
 
 /**
@@ -238,15 +238,16 @@ describe('chain stores: one membership at every branch, on PostgreSQL at HQ', ()
     const storesPage = await ownerCall('/api/hq/stores');
     expect(storesPage.status).toBe(200);
     expect(storesPage.body.stores.map((s: { storeId: string; backlog: number }) => [s.storeId, s.backlog])).toEqual([['store-a', 0], ['store-b', 0]]);
-    const today = new Date().toISOString().slice(0, 10);
-    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-    const overview = await ownerCall(`/api/hq/overview?from=${yesterday}&to=${tomorrow}`);
+    // Two days either side, whatever the hour in HQ's time zone (Asia/Shanghai) and here.
+    const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+    const overview = await ownerCall(`/api/hq/overview?from=${day(-2)}&to=${day(2)}`);
     expect(overview.status).toBe(200);
     const expectedSales = (await db.query<{ fen: number }>("SELECT sum((body->>'spendFen')::bigint)::bigint AS fen FROM chain_events WHERE kind = 'entry'")).rows[0]!.fen;
     expect(overview.body.salesFen.total).toBe(Number(expectedSales));
     expect(overview.body.stores.find((s: { storeId: string }) => s.storeId === 'store-b').salesFen.total).toBe(5000);
-    expect(today <= tomorrow).toBe(true);
+    expect(overview.body.previous.salesFen.total).toBe(0);
+    const none = await ownerCall(`/api/hq/overview?from=${day(-9)}&to=${day(-5)}`);
+    expect(none.body.salesFen.total).toBe(0);
     expect((await ownerCall('/api/hq/overview?from=2026-13-01&to=x')).status).toBe(400);
     expect((await fetch(`${hq.url}/api/hq/stores`, { headers: { authorization: `Bearer ${a.token}` } })).status).toBe(401);
   }, 300_000);

@@ -22,7 +22,7 @@ export const chainOutbox: Migration = {
 CREATE TABLE chain_link (
   singleton     INTEGER PRIMARY KEY CHECK (singleton = 1),
   store_id      TEXT NOT NULL,
-  hq_cursor     INTEGER NOT NULL DEFAULT 0,
+  hq_cursor     TEXT NOT NULL DEFAULT '0:0',
   applying      INTEGER NOT NULL DEFAULT 0 CHECK (applying IN (0, 1)),
   joined_at_ms  INTEGER NOT NULL
 ) STRICT;

@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
-import { MEMBERLENS_CLI } from './cli.js';
+const MEMBERLENS_CLI = path.resolve('bin/memberlens.js');
 
 const run = promisify(execFile);
 
