@@ -116,7 +116,8 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
     ackTimeoutMs: settings.till.ackTimeoutMs,
     log: childLogger(root, 'till'),
     onConnectionsChanged: (n) => metrics.connectedTills.set(n),
-    currentState: (lane): TillMessage[] => lanes.get(lane)?.tillState((memberId, confidence) => reporter.recognized(memberId, confidence), Date.now()) ?? [],
+    currentState: (lane): TillMessage[] =>
+      lanes.get(lane)?.tillState((memberId, confidence) => reporter.recognized(memberId, confidence, () => campaigns.visitPrompts(memberId)), Date.now()) ?? [],
   });
 
   const members = memberServiceOf(core, settings, childLogger(root, 'members'), {
@@ -129,13 +130,14 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
   const chain = chainSyncOf(settings.chain, { store, members, segments, log: childLogger(root, 'chain') });
   const membership = new MembershipService({ store, members, till: gateway, segments, spending: chain });
   const coupons = new CouponService({ store, segments, settings: settings.campaigns });
-  const campaigns = new CampaignService({ store, settings: settings.campaigns, log: childLogger(root, 'campaigns') });
-  const reporter = new RecognitionReporter({ store, members, metrics, till: gateway });
+  const campaigns = new CampaignService({ store, segments, settings: settings.campaigns, rechargeBonusRules: settings.membership.rechargeBonusRules, log: childLogger(root, 'campaigns') });
+  const reporter = new RecognitionReporter({ store, members, metrics, till: gateway, campaigns });
   const messages = new MessageService({ store, segments, provider: providerFromSettings(settings.messaging), optedOut: (id) => store.campaigns.preferences(id)?.marketingOptOut ?? false, settings: settings.messaging, log: childLogger(root, 'messages') });
   const checkout = new Checkout({
     store,
     members,
     membership,
+    campaigns,
     provider: settings.checkout.paymentProvider === 'local-fake' ? new LocalFakePaymentProvider() : new NoPaymentProvider(),
     lanes: (id) => lanes.get(id),
     till: gateway,
@@ -144,6 +146,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       consentRequestTtlMs: settings.checkout.consentRequestTtlMs,
       memberQrSecret: core.memberQrSecret,
       minFramesSeen: settings.checkout.minFramesSeen,
+      holdWindowMs: settings.checkout.paymentWindowMs,
     },
     log: childLogger(root, 'checkout'),
   });
@@ -237,7 +240,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       http,
       gateway,
       ...lanes.values(),
-      new HousekeepingStage({ lanes: () => lanes.values(), checkout, log }),
+      new HousekeepingStage({ lanes: () => lanes.values(), checkout, campaigns, log }),
     ] satisfies Stage[],
     log,
   );

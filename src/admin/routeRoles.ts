@@ -36,6 +36,7 @@ export const ROUTE_ROLES = {
   'POST /api/members/:id/tags': ['admin'],
   'DELETE /api/members/:id/tags/:tag': ['admin'],
   'GET /api/members.csv': ['admin'],
+  'GET /api/segments': ['admin'],
   'GET /api/analytics/overview': ['admin'],
   'GET /api/analytics/series': ['admin'],
   'GET /api/analytics/details': ['admin'],
@@ -47,6 +48,8 @@ export const ROUTE_ROLES = {
   'GET /api/campaigns/rules': ['admin'],
   'PUT /api/campaigns/rules': ['admin'],
   'PATCH /api/members/:id': ['admin'],
+  // The cashier applies a coupon prompt to the order with one tap.
+  'POST /api/lanes/:lane/coupons': ['till', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type RouteKey = keyof typeof ROUTE_ROLES;

@@ -1,7 +1,9 @@
 import type { ServiceMetrics } from '../core/serviceMetrics.js';
 import type { MemberStore } from '../ledger/index.js';
 import type { TrackerEvent } from '../matching/trackerTypes.js';
+import type { TillPrompt } from '../push/tillEvents.js';
 import type { TillMessage, TillNotifier } from '../push/tillNotifier.js';
+import type { CampaignService } from './campaignService.js';
 import type { MemberService } from './memberService.js';
 
 /**
@@ -16,6 +18,8 @@ export class RecognitionReporter {
       members: Pick<MemberService, 'view'>;
       metrics: Pick<ServiceMetrics, 'recognitions' | 'unknowns'>;
       till: TillNotifier;
+      /** The prompts of a member named at a lane (fired once per visit). */
+      campaigns: Pick<CampaignService, 'atCounter'>;
     },
   ) {}
 
@@ -23,7 +27,7 @@ export class RecognitionReporter {
     const { store, metrics, till } = this.deps;
     for (const event of events) {
       if (event.type === 'recognized') {
-        const message = this.recognized(event.memberId, event.confidence);
+        const message = this.recognized(event.memberId, event.confidence, () => this.deps.campaigns.atCounter(event.memberId, lane, 'face'));
         if (!message) continue; // deleted between match and popup
         metrics.recognitions.inc({ lane });
         store.inTransaction(() => {
@@ -41,10 +45,13 @@ export class RecognitionReporter {
     }
   }
 
-  /** The popup for a member named on a lane; also what a till joining later gets for who stands there. */
-  recognized(memberId: string, confidence: number): TillMessage<'member:recognized'> | undefined {
+  /**
+   * The popup for a member named on a lane, with the visit's prompts; also what a till joining
+   * later gets for who stands there (then with the prompts already shown this visit).
+   */
+  recognized(memberId: string, confidence: number, prompts: () => TillPrompt[]): TillMessage<'member:recognized'> | undefined {
     const view = this.deps.members.view(memberId);
     if (!view) return undefined;
-    return { event: 'member:recognized', body: { ...view, confidence: Math.round(confidence * 1000) / 1000 } };
+    return { event: 'member:recognized', body: { ...view, confidence: Math.round(confidence * 1000) / 1000, prompts: prompts() } };
   }
 }

@@ -107,6 +107,7 @@ describe('hostile request bodies on every write route', () => {
     },
     'POST /api/members/:id/tags': { path: () => `/api/members/${memberId}/tags`, body: () => ({ tag: 'VIP' }), freeText: ['tag'] },
     'DELETE /api/members/:id/tags/:tag': { path: () => `/api/members/${memberId}/tags/VIP`, body: () => ({}), freeText: [] },
+    'POST /api/lanes/:lane/coupons': { path: () => '/api/lanes/lane1/coupons', body: () => ({ couponId: 'cp_nobody' }), freeText: [] },
     // Messaging is off in this service: a valid body ends in 409 messaging-off, after the body was checked.
     'POST /api/messages/campaigns': {
       path: () => '/api/messages/campaigns',
