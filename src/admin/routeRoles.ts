@@ -35,6 +35,7 @@ export const ROUTE_ROLES = {
   'POST /api/members/:id/tags': ['admin'],
   'DELETE /api/members/:id/tags/:tag': ['admin'],
   'GET /api/members.csv': ['admin'],
+  'GET /api/segments': ['admin'],
   'GET /api/analytics/overview': ['admin'],
   'GET /api/analytics/series': ['admin'],
   'GET /api/analytics/details': ['admin'],

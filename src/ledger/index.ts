@@ -53,6 +53,7 @@ export type {
   StoredSegment,
   SegmentExportRow,
   SegmentFilter,
+  SegmentCounts,
 } from './segmentRepository.js';
 export { MESSAGE_STATUSES, type MessageStatus, type OutboundCampaign, type OutboundMessage, type OutboundMessageRepository } from './outboundMessageRepository.js';
 export type { ChainApplyOutcome, ChainEventKind, ChainFeedEvent, EntryBody, OutboxEvent, ChainReplica } from './chainReplica.js';
