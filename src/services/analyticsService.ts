@@ -1,5 +1,6 @@
 import { addDays, daysBetween, weekdayOf, type DaySums, type LocalDate, type MemberStore } from '../ledger/index.js';
 import { LIFECYCLES, RFM_SEGMENTS } from '../operations/segments.js';
+import type { DetailsView, OverviewView, PeriodFigures, SeriesDay, SeriesView } from './analyticsView.js';
 import type { SegmentService } from './segmentService.js';
 
 /** A range of store-local dates, `to` exclusive, as the routes validated it. */
@@ -8,42 +9,8 @@ export interface Period {
   to: LocalDate;
 }
 
-/** The overview's figures for one period; the names are a public contract (PRODUCT.md, Round 2 additions). */
-export interface PeriodFigures {
-  from: LocalDate;
-  to: LocalDate;
-  salesFen: { total: number; members: number; nonMembers: number };
-  /** Members' share of sales, 0–1; null without sales. */
-  memberShareOfSales: number | null;
-  orders: { total: number; members: number; nonMembers: number };
-  /** Sales per order; null without orders. */
-  averageTicketFen: { members: number | null; nonMembers: number | null };
-  /** Members with ≥ 2 purchases ÷ members with ≥ 1; null when nobody bought. */
-  repeatRate: number | null;
-  /** Members who came (bought, or were recognized at a till). */
-  activeMembers: number;
-  /** Members who bought at least once. */
-  buyingMembers: number;
-  newMembers: { total: number; byPayment: number; byFace: number; byAdmin: number; byImport: number };
-  memberVisits: number;
-  /** Coupons issued, redeemed and expired in the period, and the sales (after the discount) the redeemed ones were used on. */
-  coupons: { issued: number; redeemed: number; expired: number; salesFen: number };
-}
 
-export interface Overview extends PeriodFigures {
-  timeZone: string;
-  previous: PeriodFigures;
-}
-
-export interface SeriesDay {
-  date: LocalDate;
-  salesFen: { members: number; nonMembers: number };
-  orders: { members: number; nonMembers: number };
-  newMembers: { byPayment: number; byFace: number; byAdmin: number; byImport: number };
-  memberVisits: number;
-}
-
-const VISIT_BUCKETS = ['1', '2', '3-5', '6+'] as const;
+const VISIT_BUCKETS = ['1', '2', '3-5', '6+'] as const satisfies ReadonlyArray<DetailsView['visitFrequency'][number]['visits']>;
 
 /**
  * The owner's dashboard: what membership does for the shop, from the ledger's daily rollups
@@ -65,19 +32,14 @@ export class AnalyticsService {
     return this.deps.store.calendar.timeZone;
   }
 
-  /** Today in the store's time zone. */
-  today(): LocalDate {
-    return this.deps.store.calendar.dateOf(this.now());
-  }
-
-  overview(period: Period): Overview {
+  overview(period: Period): OverviewView {
     const length = daysBetween(period.from, period.to);
     const previous = { from: addDays(period.from, -length), to: period.from };
     return { ...this.figures(period), timeZone: this.timeZone, previous: this.figures(previous) };
   }
 
   /** One entry per day of the period (days without activity as zeros) and the repeat rate per week from `from`. */
-  series(period: Period) {
+  series(period: Period): SeriesView {
     const { analytics } = this.deps.store;
     const rows = new Map(analytics.days(period.from, period.to).map((row) => [row.day, row]));
     const days: SeriesDay[] = [];
@@ -107,7 +69,7 @@ export class AnalyticsService {
   }
 
   /** Everything else the dashboard page draws: segments, tiers, recency, visit frequency and hours, lanes, liability. */
-  details(period: Period) {
+  details(period: Period): DetailsView {
     const { analytics } = this.deps.store;
     // Members who joined since the last full pass have no stored segment yet.
     this.deps.segments.fillMissing();

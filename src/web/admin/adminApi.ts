@@ -1,7 +1,31 @@
 import type { Consent, ConsentMethod, FaceRecord, Member } from '../../ledger/types.js';
+import type { DetailsView, OverviewView, PeriodFigures, SeriesView } from '../../services/analyticsView.js';
 import type { OperatingPointView } from '../../services/operatingPointView.js';
 
-export type { OperatingPointView };
+export type { DetailsView, OperatingPointView, OverviewView, PeriodFigures, SeriesView };
+
+/** A period of store-local dates, `to` exclusive. */
+export interface Period {
+  from: string;
+  to: string;
+}
+
+/** A coupon as `POST /api/coupons/batches` takes it: yuan and days. */
+export interface CouponTerms {
+  title: string;
+  amountOffYuan: number;
+  minSpendYuan: number;
+  validDays: number;
+}
+
+/** `POST /api/coupons/batches`. */
+export interface CouponBatchAnswer {
+  batchId: string;
+  issued: number;
+  skipped: number;
+  optedOut: number;
+  duplicate: boolean;
+}
 
 export type { ConsentMethod, FaceRecord, Member };
 
@@ -259,6 +283,29 @@ export class AdminApi {
 
   operatingPoint(): Promise<OperatingPointView> {
     return this.call('GET', '/api/recognition/operating-point');
+  }
+
+  overview(period: Period): Promise<OverviewView> {
+    return this.call('GET', `/api/analytics/overview?${new URLSearchParams({ ...period })}`);
+  }
+
+  series(period: Period): Promise<SeriesView> {
+    return this.call('GET', `/api/analytics/series?${new URLSearchParams({ ...period })}`);
+  }
+
+  details(period: Period): Promise<DetailsView> {
+    return this.call('GET', `/api/analytics/details?${new URLSearchParams({ ...period })}`);
+  }
+
+  /** The first `limit` members of an RFM segment. */
+  async membersOfSegment(rfm: string, limit: number): Promise<Member[]> {
+    const answer = await this.call<{ members: Member[] }>('GET', `/api/members?${new URLSearchParams({ rfm, limit: String(limit) })}`);
+    return answer.members;
+  }
+
+  /** One coupon to every member of the segment (who has not opted out of marketing), once per batch id. */
+  couponBatch(batchId: string, rfm: string, coupon: CouponTerms): Promise<CouponBatchAnswer> {
+    return this.call('POST', '/api/coupons/batches', jsonBody({ batchId, segment: { rfm }, coupon }));
   }
 
   async lanes(): Promise<LaneView[]> {
