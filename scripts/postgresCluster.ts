@@ -11,6 +11,8 @@ const PG_BIN = process.env.MEMBERLENS_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 export interface PostgresCluster {
   url: string;
   port: number;
+  /** The cluster's files (tests search them for bytes that must never reach HQ). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    dataDir: data,
     stop: async () => {
       await asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });

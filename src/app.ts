@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { checkoutRoutes } from './admin/checkoutRoutes.js';
 import { createAdminApp } from './admin/adminApp.js';
 import { isShedding } from './admin/loadShedding.js';
-import { provisionChainPayerKey } from './chain/chainPayerKey.js';
+import { provisionChainPayerKey } from './chain/chainKeys.js';
 import { chainSyncOf } from './chain/chainSync.js';
 import type { Settings } from './config/settingsSchema.js';
 import { FifoSemaphore } from './core/fifoSemaphore.js';

@@ -25,7 +25,7 @@ import { recordAdminLogins } from './loginAudit.js';
 import { messageRoutes } from './messageRoutes.js';
 import { perMinuteLimit } from './rateLimits.js';
 import { recognitionRoutes } from './recognitionRoutes.js';
-import { consentFields, fromLaneInput, listQuery, memberInput } from './requestSchemas.js';
+import { chainConsentInput, consentFields, fromLaneInput, listQuery, memberInput } from './requestSchemas.js';
 import { assertRoutesDeclared } from './routeRoles.js';
 import { segmentRoutes } from './segmentRoutes.js';
 
@@ -177,6 +177,13 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     if (!store.members.get(id)) throw notFound(id);
     const deletedFaces = members.withdrawFaceConsent(id, actorOf(req));
     res.json({ memberId: id, deletedFaces });
+  });
+
+  // Chain stores: the member agrees to be recognized by face at every branch (after this store's face consent).
+  app.post('/api/members/:id/chain-consent', allow('POST /api/members/:id/chain-consent'), json, (req, res) => {
+    const input = chainConsentInput.parse(req.body);
+    const result = members.grantChainFaceConsent(req.params.id as string, { method: input.method, staff: input.staff, lane: input.lane ?? null }, actorOf(req));
+    res.status(201).json({ memberId: req.params.id, consent: result.consent, sharedFaces: result.sharedFaces });
   });
 
   app.use(deps.checkoutRoutes);

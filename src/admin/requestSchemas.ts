@@ -58,6 +58,15 @@ export const consentFields = z.object({
 
 export const fromLaneInput = consentFields.extend({ fromLane: freeText({ max: 50 }) }).strict();
 
+/** POST /api/members/:id/chain-consent: how the member agreed to face recognition at every branch. */
+export const chainConsentInput = z
+  .object({
+    method: z.enum(['written', 'verbal-at-till', 'app', 'signage']),
+    staff: freeText({ max: 100 }),
+    lane: freeText({ max: 50 }).optional(),
+  })
+  .strict();
+
 // Checkout: scans, payments, refunds, recharges, deductions, consent answers, reviews (checkoutRoutes).
 
 /** Amounts arrive as yuan, a number or a decimal string; the ledger checks the 2-decimal rule. */

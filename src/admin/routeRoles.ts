@@ -16,6 +16,7 @@ export const ROUTE_ROLES = {
   'POST /api/members/:id/faces': ['admin'],
   'DELETE /api/members/:id/faces/:faceId': ['admin'],
   'DELETE /api/members/:id/consent': ['admin'],
+  'POST /api/members/:id/chain-consent': ['admin'],
   'GET /api/lanes': ['admin'],
   // Cameras that push their frames hold device tokens.
   'POST /api/lanes/:lane/frames': ['device', 'admin'],

@@ -461,6 +461,8 @@ export const settingsSchema = z
           .describe('Most changes sent to HQ in one batch (one HQ transaction), and most taken from HQ per request'),
         requestTimeoutMs: z.number().int().min(500).max(120_000).default(10_000)
           .describe('A request to HQ without an answer within this long counts as failed: a sync is tried again on schedule, a stored-value payment is refused as offline'),
+        faceKeyFile: z.string().min(1).default('chain-face.key')
+          .describe('The chain face key, relative to dataDir: the same 32 random bytes (64 hex digits) at every branch, never given to HQ. Faces of members with chain-wide consent travel sealed with it; without the file no face leaves or arrives'),
       })
       .strict()
       .refine((c) => c.hqUrl === '' || (c.storeId !== '' && c.token !== ''), {

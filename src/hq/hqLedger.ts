@@ -6,7 +6,7 @@ import { inTransaction, type HqClient, type HqPool } from './hqDatabase.js';
 export interface IncomingEvent {
   seq: number;
   gid: string;
-  kind: 'entry' | 'member' | 'member-erase' | 'payer' | 'consent';
+  kind: 'entry' | 'member' | 'member-erase' | 'payer' | 'consent' | 'face';
   memberId: string;
   body: Record<string, unknown>;
 }
@@ -277,6 +277,14 @@ async function project(client: HqClient, storeId: string, afterSeq: number): Pro
      SELECT DISTINCT ON (body->>'consentId') body->>'consentId', member_id, store_id, body->>'kind', body->>'method', (body->>'grantedAtMs')::bigint, (body->>'withdrawnAtMs')::bigint
      ${batch} AND kind = 'consent' ORDER BY body->>'consentId', store_seq DESC
      ON CONFLICT (consent_id) DO UPDATE SET withdrawn_at_ms = excluded.withdrawn_at_ms`,
+    args,
+  );
+  // A withdrawn face consent (here or chain-wide): the member's sealed faces are scrubbed from
+  // HQ, and no branch that joins later receives them.
+  await client.query(
+    `UPDATE chain_events SET body = '{"scrubbed":true}'::jsonb, delivered = false
+     WHERE kind = 'face' AND member_id IN (
+       SELECT member_id ${batch} AND (kind = 'member-erase' OR (kind = 'consent' AND body->>'kind' IN ('face', 'chain-face') AND body->>'withdrawnAtMs' IS NOT NULL)))`,
     args,
   );
   // An erasure: the directory keeps the id (entries still arrive for it) without name or phone;

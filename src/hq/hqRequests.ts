@@ -30,6 +30,8 @@ const event = z.discriminatedUnion('kind', [
   z.object({ seq: int.positive(), gid: id, kind: z.literal('member-erase'), memberId: id, body: z.object({}).strict() }).strict(),
   z.object({ seq: int.positive(), gid: id, kind: z.literal('payer'), memberId: id, body: payerBody }).strict(),
   z.object({ seq: int.positive(), gid: id, kind: z.literal('consent'), memberId: id, body: consentBody }).strict(),
+  // A face sealed with the chain face key, which HQ never holds: HQ keeps and forwards ciphertext.
+  z.object({ seq: int.positive(), gid: id, kind: z.literal('face'), memberId: id, body: z.object({ faceId: id, sealed: z.string().max(4096).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64') }).strict() }).strict(),
 ]);
 
 export const batchInput = z

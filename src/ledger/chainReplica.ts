@@ -3,7 +3,7 @@ import { LedgerError } from './ledgerErrors.js';
 import type { EpochMs } from './types.js';
 
 /** What the outbox holds and HQ's feed sends: one change, with its global id. */
-export type ChainEventKind = 'entry' | 'member' | 'member-erase' | 'payer' | 'consent';
+export type ChainEventKind = 'entry' | 'member' | 'member-erase' | 'payer' | 'consent' | 'face';
 
 export interface OutboxEvent {
   /** This store's sequence number: 1, 2, 3, … without gaps. */
@@ -41,6 +41,16 @@ export interface ChainApplyOutcome {
   /** Members erased at another branch: the gallery, the lanes and the tills must follow. */
   erased: string[];
   entries: number;
+  /** Faces that came from another branch with chain-wide consent: the gallery adds them. */
+  facesAdded: { faceId: string; memberId: string; descriptor: Float32Array }[];
+  /** Faces removed because the member withdrew chain-wide: the gallery drops them. */
+  facesRemoved: { faceId: string; memberId: string }[];
+}
+
+/** What MemberStore does with the events that touch faces and consent (it holds the ciphers). */
+export interface ChainFaceHooks {
+  face(event: ChainFeedEvent, outcome: ChainApplyOutcome): void;
+  consent(event: ChainFeedEvent, outcome: ChainApplyOutcome): void;
 }
 
 const MEMBER_BODY = `json_object('name', m.name, 'phone', m.phone, 'createdAtMs', m.created_at_ms, 'updatedAtMs', m.updated_at_ms)`;
@@ -65,6 +75,7 @@ export class ChainReplica {
   readonly #upsertMember;
   readonly #deleteMember;
   readonly #insertPayer;
+  readonly #enqueue;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -90,6 +101,10 @@ export class ChainReplica {
        WHERE excluded.updated_at_ms >= members.updated_at_ms`,
     );
     this.#deleteMember = db.prepare<[string]>('DELETE FROM members WHERE id = ?');
+    this.#enqueue = db.prepare<[string, string, string]>(
+      `INSERT INTO chain_outbox (gid, kind, member_id, body)
+       SELECT store_id || ':' || lower(hex(randomblob(8))), ?, ?, ? FROM chain_link WHERE applying = 0`,
+    );
     this.#insertPayer = db.prepare<[string, string, string, number]>(
       'INSERT OR IGNORE INTO payer_identities (payer_key, member_id, channel, created_at_ms) VALUES (?, ?, ?, ?)',
     );
@@ -149,6 +164,14 @@ export class ChainReplica {
     }).immediate();
   }
 
+  /**
+   * A change the triggers cannot write (a face, sealed with the chain face key by the caller)
+   * into the outbox, in the caller's transaction; nothing for a store that runs alone.
+   */
+  enqueue(kind: ChainEventKind, memberId: string, body: Record<string, unknown>): void {
+    this.#enqueue.run(kind, memberId, JSON.stringify(body));
+  }
+
   /** Outbox events after `afterSeq`, oldest first. */
   pending(afterSeq: number, limit: number): OutboxEvent[] {
     return this.#pending.all(afterSeq, limit).map((row) => ({
@@ -177,14 +200,14 @@ export class ChainReplica {
    * skipped, so a feed page fetched twice counts nothing twice. Nothing applied here goes back
    * into the outbox.
    */
-  apply(events: readonly ChainFeedEvent[], cursor: string): ChainApplyOutcome {
+  apply(events: readonly ChainFeedEvent[], cursor: string, hooks: ChainFaceHooks): ChainApplyOutcome {
     if (!this.#db.inTransaction) throw new Error('ChainReplica.apply runs inside a transaction');
     const link = this.link();
     if (!link) throw new LedgerError('CHAIN_NOT_JOINED', 'This store has not joined a chain.');
-    const outcome: ChainApplyOutcome = { touched: new Set(), erased: [], entries: 0 };
+    const outcome: ChainApplyOutcome = { touched: new Set(), erased: [], entries: 0, facesAdded: [], facesRemoved: [] };
     this.#setApplying.run(1);
     try {
-      for (const event of events) this.#applyOne(event, link.storeId, outcome);
+      for (const event of events) this.#applyOne(event, link.storeId, outcome, hooks);
       this.#setCursor.run(cursor);
     } finally {
       this.#setApplying.run(0);
@@ -192,7 +215,7 @@ export class ChainReplica {
     return outcome;
   }
 
-  #applyOne(event: ChainFeedEvent, storeId: string, outcome: ChainApplyOutcome): void {
+  #applyOne(event: ChainFeedEvent, storeId: string, outcome: ChainApplyOutcome, hooks: ChainFaceHooks): void {
     const memberKnown = this.#memberExists.get(event.memberId) !== undefined;
     switch (event.kind) {
       case 'entry': {
@@ -243,7 +266,10 @@ export class ChainReplica {
         return;
       }
       case 'consent':
-        // A branch's face consent covers that branch's faces only; HQ keeps the record.
+        if (memberKnown) hooks.consent(event, outcome);
+        return;
+      case 'face':
+        if (memberKnown) hooks.face(event, outcome);
         return;
     }
   }

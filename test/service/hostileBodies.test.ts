@@ -85,6 +85,8 @@ describe('hostile request bodies on every write route', () => {
     },
     'DELETE /api/members/:id/faces/:faceId': { path: () => `/api/members/${memberId}/faces/f_nobody`, body: () => ({}), freeText: [] },
     'DELETE /api/members/:id/consent': { path: () => '/api/members/m_nobody/consent', body: () => ({}), freeText: [] },
+    // A store that runs alone refuses chain consent (409), after the body was checked.
+    'POST /api/members/:id/chain-consent': { path: () => `/api/members/${memberId}/chain-consent`, body: () => ({ method: 'written', staff: 'lin', lane: 'lane1' }), freeText: ['staff', 'lane'] },
     'POST /api/lanes/:lane/frames': { path: () => '/api/lanes/lane1/frames', body: () => ({}), freeText: [] },
     'POST /api/lanes/:lane/scans': { path: () => '/api/lanes/lane1/scans', body: () => ({ code: '13800000000' }), freeText: [] },
     'POST /api/payments': { path: () => '/api/payments', body: () => paymentBody(next('o')), freeText: ['lane', 'appId', 'payerId'] },

@@ -40,3 +40,15 @@ export async function provisionChainPayerKey(settings: Settings): Promise<void> 
   }
   writeFileSync(keyFile(settings), `${joined.payerKeySecret}\n`, { mode: 0o600, flag: 'wx' });
 }
+
+/**
+ * The chain face key, when the owner installed it at this branch (chain.faceKeyFile, 64 hex
+ * digits): every branch holds the same one, HQ never does.
+ */
+export function chainFaceKey(settings: Settings): Buffer | undefined {
+  const file = path.resolve(settings.dataDir, settings.chain.faceKeyFile);
+  if (settings.chain.hqUrl === '' || !existsSync(file)) return undefined;
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+  if (key.length !== 32) throw new UserError(`${file} must hold the chain face key as 64 hex digits (e.g. from "openssl rand -hex 32"), the same at every branch.`, 'invalid-settings');
+  return key;
+}
