@@ -205,6 +205,17 @@ export class FaceEngine {
     }
   }
 
+  /**
+   * Bytes of this thread's WebAssembly memory, undefined on the other backends. It grows to the
+   * largest working set a call needed (an SSD enrollment photo more than a camera frame) and
+   * WebAssembly memory never shrinks.
+   */
+  wasmHeapBytes(): number | undefined {
+    if (this.backend !== 'wasm') return undefined;
+    const backend = this.tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+    return backend.wasm?.HEAPU8?.buffer.byteLength;
+  }
+
   /** Live tensors held by TensorFlow.js; flat between calls when nothing leaks. */
   tensorCount(): number {
     return this.tf.memory().numTensors;
