@@ -47,6 +47,10 @@ async function post(route: string, body: unknown, role: string): Promise<any> {
     headers: { authorization: `Bearer ${tokens[role]}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
+  return { ...((await res.json()) as object), httpStatus: res.status };
+}
+async function get(route: string): Promise<any> {
+  const res = await fetch(`${url}${route}`, { headers: { authorization: `Bearer ${tokens.admin}` } });
   return res.json();
 }
 async function customerAtCounter(face: string | undefined, seconds: number): Promise<void> {
@@ -65,9 +69,11 @@ async function next(name: string, after: number, timeoutMs = 8000): Promise<any 
   return undefined;
 }
 let orderNo = 0;
-async function pay(authCode: string, amount: number) {
+async function pay(authCode: string, amount: number, extra: { paidAtMs?: number; couponId?: string } = {}) {
   const orderId = `order-${++orderNo}`;
-  return post('/api/payments', { orderId, lane: 'counter', channel: 'wechat', appId: 'fake-app', payerId: fakePayerId('wechat', authCode), amount, paidAt: new Date().toISOString() }, 'pos');
+  const paidAt = new Date(extra.paidAtMs ?? Date.now()).toISOString();
+  const coupon = extra.couponId === undefined ? {} : { couponId: extra.couponId };
+  return post('/api/payments', { orderId, lane: 'counter', channel: 'wechat', appId: 'fake-app', payerId: fakePayerId('wechat', authCode), amount, paidAt, ...coupon }, 'pos');
 }
 
 let failures = 0;
@@ -112,6 +118,29 @@ try {
   await sleep(500);
   check(events.slice(mark).every((e) => e.name !== 'member:recognized'), 'no member popup: the till only notes an unrecognized customer');
   check(events.slice(mark).some((e) => e.name === 'face:unknown'), 'their face was compared in memory and is not kept');
+
+  say('\n16:30  A regular who used to come every other day has not been in for 100 days. They show their member QR.');
+  const DAY = 86_400_000;
+  const regularCode = '137777777777700042';
+  const past = await pay(regularCode, 88, { paidAtMs: Date.now() - 104 * DAY });
+  await pay(regularCode, 88, { paidAtMs: Date.now() - 102 * DAY });
+  await pay(regularCode, 88, { paidAtMs: Date.now() - 100 * DAY });
+  const regular = past.memberId as string;
+  check((await get(`/api/members/${regular}`)).segment?.lifecycle === 'dormant', 'the ledger says they are dormant: three purchases, the last one 100 days ago');
+  mark = events.length;
+  const qr = await get(`/api/members/${regular}/qr`);
+  await post('/api/lanes/counter/scans', { code: qr.code }, 'device');
+  const shown = await next('scan:classified', mark);
+  const welcome = shown?.prompts?.find((p: any) => p.kind === 'dormant-welcome');
+  check(welcome !== undefined, `the till says: "${welcome?.message}" (${welcome?.messageEn})`);
+  for (const p of shown?.prompts ?? []) if (p !== welcome) say(`      and: "${p.message}"`);
+  const tapped = await post('/api/lanes/counter/coupons', { couponId: welcome?.couponId }, 'till');
+  check(tapped.couponId === welcome?.couponId, 'the cashier taps 用券 on the card');
+  const back = await pay(regularCode, 80);
+  check(back.coupon?.discountYuan === 10, `they buy ¥80.00 of goods; the coupon takes ${yuan(back.coupon?.discountYuan ?? 0)} off and they pay ${yuan(back.coupon?.paidYuan ?? 0)}`);
+  const twice = await pay(regularCode, 80, { couponId: welcome?.couponId });
+  check(twice.httpStatus === 409 && twice.error?.code === 'COUPON_USED', 'the same coupon on another order is refused (409 COUPON_USED): a coupon is used once');
+  check((await get(`/api/members/${regular}`)).segment?.lifecycle === 'active', 'and they are an active member again');
 
   say(`\nEnd of day: ${failures === 0 ? 'everything happened as it should.' : `${failures} step(s) did not go as expected.`}\n`);
 } finally {

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { checkoutRoutes } from './admin/checkoutRoutes.js';
 import { createAdminApp } from './admin/adminApp.js';
 import { isShedding } from './admin/loadShedding.js';
+import { provisionChainPayerKey } from './chain/chainKeys.js';
+import { chainSyncOf } from './chain/chainSync.js';
 import type { Settings } from './config/settingsSchema.js';
 import { FifoSemaphore } from './core/fifoSemaphore.js';
 import { childLogger, type Logger } from './core/logger.js';
@@ -15,18 +17,22 @@ import { Lane } from './lanes/lane.js';
 import { laneDirectory } from './lanes/laneDirectory.js';
 import type { IssuedToken } from './ledger/index.js';
 import { decideMatch } from './matching/matcher.js';
+import { providerFromSettings } from './messaging/providerWebhook.js';
 import { TillGateway } from './push/tillGateway.js';
 import type { TillMessage } from './push/tillNotifier.js';
 import { memberServiceOf, openRecognitionCore, type RecognitionCore } from './recognitionCore.js';
 import { FaceCoverageService } from './services/faceCoverage.js';
 import { MembershipService } from './services/membershipService.js';
+import { MessageService } from './services/messageService.js';
 import { operatingPointView } from './services/recognitionHealth.js';
 import { RecognitionReporter } from './services/recognitionReporter.js';
+import { AnalyticsService } from './services/analyticsService.js';
 import { SegmentService } from './services/segmentService.js';
 import { CampaignService } from './services/campaignService.js';
 import { CouponService } from './services/couponService.js';
 import { AuditPurgeStage } from './stages/auditPurgeStage.js';
 import { BackupStage } from './stages/backupStage.js';
+import { ChainSyncStage } from './stages/chainSyncStage.js';
 import { CouponExpiryStage } from './stages/couponExpiryStage.js';
 import { DemoSeedStage } from './stages/demoSeedStage.js';
 import { HousekeepingStage } from './stages/housekeepingStage.js';
@@ -34,6 +40,7 @@ import { HttpServerStage } from './stages/httpServerStage.js';
 import { LoadWatchStage } from './stages/loadWatchStage.js';
 import { MemberChangesStage } from './stages/memberChangesStage.js';
 import { MembershipJobsStage } from './stages/membershipJobsStage.js';
+import { OutboundMessagesStage } from './stages/outboundMessagesStage.js';
 import { SegmentsStage } from './stages/segmentsStage.js';
 import { InferencePool } from './vision/inferencePool.js';
 
@@ -62,6 +69,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
   const log = childLogger(root, 'app');
   const metrics = new ServiceMetrics();
   const inferenceWorkers = settings.inference.workers || availableParallelism();
+  await provisionChainPayerKey(settings);
   const core = await openRecognitionCore(settings, root, () =>
     InferencePool.create({
       size: inferenceWorkers,
@@ -109,7 +117,8 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
     ackTimeoutMs: settings.till.ackTimeoutMs,
     log: childLogger(root, 'till'),
     onConnectionsChanged: (n) => metrics.connectedTills.set(n),
-    currentState: (lane): TillMessage[] => lanes.get(lane)?.tillState((memberId, confidence) => reporter.recognized(memberId, confidence), Date.now()) ?? [],
+    currentState: (lane): TillMessage[] =>
+      lanes.get(lane)?.tillState((memberId, confidence) => reporter.recognized(memberId, confidence, () => campaigns.visitPrompts(memberId)), Date.now()) ?? [],
   });
 
   const members = memberServiceOf(core, settings, childLogger(root, 'members'), {
@@ -119,14 +128,17 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
     },
   });
   const segments = new SegmentService({ store, settings: settings.segments, log: childLogger(root, 'segments') });
-  const membership = new MembershipService({ store, members, till: gateway, segments });
+  const chain = chainSyncOf(settings.chain, { store, members, segments, log: childLogger(root, 'chain') });
+  const membership = new MembershipService({ store, members, till: gateway, segments, spending: chain });
   const coupons = new CouponService({ store, segments, settings: settings.campaigns });
-  const campaigns = new CampaignService({ store, settings: settings.campaigns, log: childLogger(root, 'campaigns') });
-  const reporter = new RecognitionReporter({ store, members, metrics, till: gateway });
+  const campaigns = new CampaignService({ store, segments, settings: settings.campaigns, rechargeBonusRules: settings.membership.rechargeBonusRules, log: childLogger(root, 'campaigns') });
+  const reporter = new RecognitionReporter({ store, members, metrics, till: gateway, campaigns });
+  const messages = new MessageService({ store, segments, provider: providerFromSettings(settings.messaging), optedOut: (id) => store.campaigns.preferences(id)?.marketingOptOut ?? false, settings: settings.messaging, log: childLogger(root, 'messages') });
   const checkout = new Checkout({
     store,
     members,
     membership,
+    campaigns,
     provider: settings.checkout.paymentProvider === 'local-fake' ? new LocalFakePaymentProvider() : new NoPaymentProvider(),
     lanes: (id) => lanes.get(id),
     till: gateway,
@@ -135,6 +147,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       consentRequestTtlMs: settings.checkout.consentRequestTtlMs,
       memberQrSecret: core.memberQrSecret,
       minFramesSeen: settings.checkout.minFramesSeen,
+      holdWindowMs: settings.checkout.paymentWindowMs,
     },
     log: childLogger(root, 'checkout'),
   });
@@ -189,6 +202,8 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
         sinceMs: startedAt,
       }),
     segments,
+    analytics: { service: new AnalyticsService({ store, segments, tierNames: settings.membership.tiers.map((t) => t.name) }), maxPeriodDays: settings.analytics.maxPeriodDays },
+    messages,
     coupons,
     campaigns,
     lanes: directory,
@@ -216,15 +231,17 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
       ...(settings.backup.intervalHours > 0 ? [new BackupStage({ store, backup: settings.backup, dataDir: settings.dataDir, log })] : []),
       new MembershipJobsStage({ membership, log }),
       new SegmentsStage({ segments, everyHours: settings.segments.recomputeEveryHours, log }),
+      new OutboundMessagesStage({ messages, everyMs: settings.messaging.deliverEveryMs, log }),
       new CouponExpiryStage({ coupons, everyMinutes: settings.campaigns.expireEveryMinutes, log }),
       new AuditPurgeStage({ store, auditRetentionDays: settings.security.auditRetentionDays, log }),
       new MemberChangesStage({ store, members, everyMs: settings.storage.followChangesEveryMs, log }),
+      ...(chain ? [new ChainSyncStage({ sync: chain, everyMs: settings.chain.syncEveryMs, log })] : []),
       loadWatch,
       // Stopped in reverse: lanes first (no new events), then the gateway, which closes the server.
       http,
       gateway,
       ...lanes.values(),
-      new HousekeepingStage({ lanes: () => lanes.values(), checkout, log }),
+      new HousekeepingStage({ lanes: () => lanes.values(), checkout, campaigns, log }),
     ] satisfies Stage[],
     log,
   );

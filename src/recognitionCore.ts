@@ -1,5 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import path from 'node:path';
+import { chainFaceKey, chainPayerKeySecret } from './chain/chainKeys.js';
 import type { Settings } from './config/settingsSchema.js';
 import { childLogger, createLogger, type Logger } from './core/logger.js';
 import { loadFaceKey, MemberStore, type MigrationBackupOptions } from './ledger/index.js';
@@ -71,7 +72,10 @@ export function openMemberStore(settings: Settings, deviceKey: Buffer = loadDevi
     faceKey: deviceKey,
     membership: settings.membership,
     maxWritesPerCommit: settings.storage.maxWritesPerCommit,
+    timeZone: settings.analytics.timeZone,
     backupBeforeMigration: migrationBackup(settings),
+    payerKeySecret: chainPayerKeySecret(settings),
+    chainFaceKey: chainFaceKey(settings),
   });
 }
 
@@ -132,7 +136,8 @@ export async function openRecognitionCore(
       analyzer,
       store,
       gallery,
-      memberQrSecret: deriveMemberQrSecret(deviceKey),
+      // In a chain the member QR is signed with a chain-wide secret, so a QR from one branch works at every branch.
+      memberQrSecret: deriveMemberQrSecret(chainPayerKeySecret(settings) ?? deviceKey),
       enrollment: new Enrollment({ analyzer, gallery, policy: sameFacePolicy }),
       identification: new Identification({ analyzer, gallery, policy, stillDetector: settings.vision.enrollDetector }),
       close: async () => {

@@ -10,18 +10,22 @@ import type { EnrollmentImage, FaceConsent } from '../matching/enrollment.js';
 import type { FaceCoverageService } from '../services/faceCoverage.js';
 import type { MemberService } from '../services/memberService.js';
 import type { OperatingPointView } from '../services/recognitionHealth.js';
+import type { AnalyticsService } from '../services/analyticsService.js';
+import type { MessageService } from '../services/messageService.js';
 import type { CampaignService } from '../services/campaignService.js';
 import type { CouponService } from '../services/couponService.js';
 import type { SegmentService } from '../services/segmentService.js';
+import { analyticsRoutes } from './analyticsRoutes.js';
 import { auditRoutes } from './auditRoutes.js';
 import { campaignRoutes, marketingView } from './campaignRoutes.js';
 import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError, errorHandler } from './httpErrors.js';
 import { shedWhenBusy, type LoadShedding } from './loadShedding.js';
 import { recordAdminLogins } from './loginAudit.js';
+import { messageRoutes } from './messageRoutes.js';
 import { perMinuteLimit } from './rateLimits.js';
 import { recognitionRoutes } from './recognitionRoutes.js';
-import { consentFields, fromLaneInput, listQuery, memberInput } from './requestSchemas.js';
+import { chainConsentInput, consentFields, fromLaneInput, listQuery, memberInput } from './requestSchemas.js';
 import { assertRoutesDeclared } from './routeRoles.js';
 import { segmentRoutes } from './segmentRoutes.js';
 
@@ -39,6 +43,10 @@ export interface AdminAppDeps {
   recognition: () => OperatingPointView;
   /** Members' lifecycle, RFM segment and tags. */
   segments: SegmentService;
+  /** The owner's dashboard figures; `maxPeriodDays` bounds the range a request may ask for. */
+  analytics: { service: AnalyticsService; maxPeriodDays: number };
+  /** Messages to a segment through the shop's provider. */
+  messages: MessageService;
   coupons: CouponService;
   campaigns: CampaignService;
   lanes: LaneDirectory;
@@ -171,10 +179,19 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     res.json({ memberId: id, deletedFaces });
   });
 
+  // Chain stores: the member agrees to be recognized by face at every branch (after this store's face consent).
+  app.post('/api/members/:id/chain-consent', allow('POST /api/members/:id/chain-consent'), json, (req, res) => {
+    const input = chainConsentInput.parse(req.body);
+    const result = members.grantChainFaceConsent(req.params.id as string, { method: input.method, staff: input.staff, lane: input.lane ?? null }, actorOf(req));
+    res.status(201).json({ memberId: req.params.id, consent: result.consent, sharedFaces: result.sharedFaces });
+  });
+
   app.use(deps.checkoutRoutes);
   app.use(auditRoutes({ store, allow, auditRetentionDays: deps.security.auditRetentionDays }));
   app.use(recognitionRoutes({ allow, recognition: deps.recognition }));
   app.use(segmentRoutes({ allow, segments: deps.segments, json }));
+  app.use(analyticsRoutes({ allow, analytics: deps.analytics.service, maxPeriodDays: deps.analytics.maxPeriodDays }));
+  app.use(messageRoutes({ allow, messages: deps.messages, json }));
   app.use(campaignRoutes({ allow, json, coupons: deps.coupons, campaigns: deps.campaigns, members }));
 
   app.get('/api/lanes', allow('GET /api/lanes'), (_req, res) => {

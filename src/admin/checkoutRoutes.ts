@@ -7,6 +7,7 @@ import { actorOf, routeGuard, type TokenVerifier } from './authentication.js';
 import { HttpError } from './httpErrors.js';
 import { shedWhenBusy, type LoadShedding } from './loadShedding.js';
 import {
+  applyCouponInput,
   consentAnswer,
   deductionInput,
   ledgerId as id,
@@ -55,6 +56,20 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
   router.post('/api/payments', allow('POST /api/payments'), shed, json, async (req, res) => {
     const input = paymentInput.parse(req.body);
     lane(input.lane);
+    if (input.channel === 'cash') {
+      const sale = await checkout.cashSale({ ...input, paidAtMs: Date.parse(input.paidAt), actor: actorOf(req) });
+      res.status(sale.duplicate ? 200 : 201).json({
+        orderId: input.orderId,
+        memberId: sale.memberId,
+        created: false,
+        duplicate: sale.duplicate,
+        discountRateApplied: sale.discountRateApplied,
+        pointsEarned: sale.pointsEarned,
+        tier: sale.tierAfter,
+        identifiedBy: sale.identifiedBy,
+      });
+      return;
+    }
     const result = await checkout.payment({ ...input, paidAtMs: Date.parse(input.paidAt), actor: actorOf(req) });
     res.status(result.duplicate ? 200 : 201).json({
       orderId: input.orderId,
@@ -90,6 +105,13 @@ export function checkoutRoutes(deps: CheckoutRoutesDeps): Router {
 
   router.get('/api/members/:id/qr', allow('GET /api/members/:id/qr'), (req, res) => {
     res.json(checkout.issueMemberQrFor(req.params.id as string, deps.memberQrTtlMs, issueMemberQr));
+  });
+
+  // The cashier's one tap on a coupon prompt: the member's next payment at this lane uses it.
+  router.post('/api/lanes/:lane/coupons', allow('POST /api/lanes/:lane/coupons'), json, (req, res) => {
+    const l = lane(req.params.lane as string);
+    const { couponId } = applyCouponInput.parse(req.body);
+    res.json(checkout.holdCoupon(l, couponId));
   });
 
   router.post('/api/lanes/:lane/consents/:requestId', allow('POST /api/lanes/:lane/consents/:requestId'), json, (req, res) => {

@@ -40,6 +40,12 @@ const STATUS_BY_CODE: Record<string, number> = {
   'camera-stopped': 503,
   'tag-not-found': 404,
   'too-many-tags': 422,
+  'messaging-off': 409,
+  'campaign-conflict': 409,
+  'campaign-not-found': 404,
+  'chain-offline': 503,
+  CHAIN_FACE_KEY_MISSING: 409,
+  CHAIN_NOT_JOINED: 409,
   COUPON_NOT_FOUND: 404,
   COUPON_USED: 409,
   COUPON_EXPIRED: 422,
@@ -61,7 +67,9 @@ const UNREADABLE_FORM = /^(Multipart: Boundary not found|Malformed part header|M
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const { status, code, message } = describe(err);
-    if (status >= 500) log.error({ err, method: req.method, path: req.path }, 'request failed');
+    // A UserError at 5xx (overloaded, chain HQ offline) is a condition the caller handles, not a bug.
+    if (status >= 500 && !(err instanceof UserError)) log.error({ err, method: req.method, path: req.path }, 'request failed');
+    else if (status >= 500) log.warn({ status, code, method: req.method, path: req.path }, 'request refused for now');
     else log.info({ status, code, method: req.method, path: req.path }, 'request refused');
     if (res.headersSent) return;
     res.status(status).json({ error: { code, message: escapeControls(message) } });

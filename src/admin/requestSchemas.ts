@@ -58,6 +58,15 @@ export const consentFields = z.object({
 
 export const fromLaneInput = consentFields.extend({ fromLane: freeText({ max: 50 }) }).strict();
 
+/** POST /api/members/:id/chain-consent: how the member agreed to face recognition at every branch. */
+export const chainConsentInput = z
+  .object({
+    method: z.enum(['written', 'verbal-at-till', 'app', 'signage']),
+    staff: freeText({ max: 100 }),
+    lane: freeText({ max: 50 }).optional(),
+  })
+  .strict();
+
 // Checkout: scans, payments, refunds, recharges, deductions, consent answers, reviews (checkoutRoutes).
 
 /** Amounts arrive as yuan, a number or a decimal string; the ledger checks the 2-decimal rule. */
@@ -67,7 +76,7 @@ const channel = z.enum(PAYMENT_CHANNELS);
 
 // A scanned code is not shown or stored, only classified; anything unreadable is "rejected".
 export const scanInput = z.strictObject({ code: z.string().max(4096) });
-export const paymentInput = z.strictObject({
+const paidPayment = z.strictObject({
   orderId: ledgerId,
   lane: freeText({ max: 32 }),
   channel,
@@ -77,6 +86,20 @@ export const paymentInput = z.strictObject({
   paidAt: z.iso.datetime({ offset: true }),
   /** A coupon of the payer's (GET /api/members/:id/coupons, or the till's prompt); `amount` is then the order before it. */
   couponId: ledgerId.optional(),
+});
+/** A cash sale has no payer to name: the lane tells whether a member pays (member QR, a named face). */
+const cashSale = z.strictObject({
+  orderId: ledgerId,
+  lane: freeText({ max: 32 }),
+  channel: z.literal('cash'),
+  amount: yuan,
+  paidAt: z.iso.datetime({ offset: true }),
+});
+export const paymentInput = z.discriminatedUnion('channel', [paidPayment, cashSale], {
+  error: (issue) =>
+    issue.code === 'invalid_union'
+      ? `channel must be one of ${[...PAYMENT_CHANNELS, 'cash'].join(', ')}; a cash sale has no appId or payerId`
+      : undefined,
 });
 export const refundInput = z.strictObject({ refundId: ledgerId, amount: yuan });
 export const rechargeInput = z.strictObject({ rechargeId: ledgerId, amount: yuan });
@@ -93,6 +116,40 @@ export const reviewsQuery = z.object({
   before: z.coerce.number().int().min(1).optional(),
 });
 
+// Analytics (analyticsRoutes).
+
+const localDate = (field: string) =>
+  z
+    .string({ error: `${field} is required: a store-local date YYYY-MM-DD` })
+    .regex(/^\d{4}-\d{2}-\d{2}$/, `${field} must be a date YYYY-MM-DD, e.g. 2026-11-01`)
+    .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), `${field} is not a date of the calendar`);
+
+/** `?from=YYYY-MM-DD&to=YYYY-MM-DD`: store-local dates, `to` exclusive, at most `maxDays` apart. */
+export function analyticsPeriodQuery(maxDays: number) {
+  return z
+    .object({ from: localDate('from'), to: localDate('to') })
+    .strict()
+    .superRefine(({ from, to }, ctx) => {
+      const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
+      if (!(days >= 1)) ctx.addIssue({ code: 'custom', path: ['to'], message: 'to must be after from (to is exclusive: from=2026-11-01&to=2026-11-02 is one day)' });
+      else if (days > maxDays) ctx.addIssue({ code: 'custom', path: ['to'], message: `the period may span at most ${maxDays} days (analytics.maxPeriodDays); ask for a shorter one` });
+    });
+}
+
+// Messages to a segment (messageRoutes).
+
+export const messageCampaignInput = z.strictObject({
+  campaignId: ledgerId,
+  segment: z.strictObject(segmentFilter),
+  /** The provider's template code, e.g. an SMS template id. */
+  template: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'the provider\'s template code: 1 to 64 letters, digits and . _ : -'),
+  /** `{name}` is replaced by the member's name. */
+  text: freeText({ max: 500 }),
+});
+export const campaignMessagesQuery = z.strictObject({
+  after: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
 // Coupons and campaigns (campaignRoutes).
 
 export const couponBatchInput = z.strictObject({

@@ -16,6 +16,7 @@ export const ROUTE_ROLES = {
   'POST /api/members/:id/faces': ['admin'],
   'DELETE /api/members/:id/faces/:faceId': ['admin'],
   'DELETE /api/members/:id/consent': ['admin'],
+  'POST /api/members/:id/chain-consent': ['admin'],
   'GET /api/lanes': ['admin'],
   // Cameras that push their frames hold device tokens.
   'POST /api/lanes/:lane/frames': ['device', 'admin'],
@@ -35,12 +36,20 @@ export const ROUTE_ROLES = {
   'POST /api/members/:id/tags': ['admin'],
   'DELETE /api/members/:id/tags/:tag': ['admin'],
   'GET /api/members.csv': ['admin'],
+  'GET /api/segments': ['admin'],
+  'GET /api/analytics/overview': ['admin'],
+  'GET /api/analytics/series': ['admin'],
+  'GET /api/analytics/details': ['admin'],
+  'POST /api/messages/campaigns': ['admin'],
+  'GET /api/messages/campaigns/:id': ['admin'],
   // Coupons and campaigns: the owner's batches and rules; the POS and the till may read a member's coupons.
   'POST /api/coupons/batches': ['admin'],
   'GET /api/members/:id/coupons': ['admin', 'pos', 'till'],
   'GET /api/campaigns/rules': ['admin'],
   'PUT /api/campaigns/rules': ['admin'],
   'PATCH /api/members/:id': ['admin'],
+  // The cashier applies a coupon prompt to the order with one tap.
+  'POST /api/lanes/:lane/coupons': ['till', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type RouteKey = keyof typeof ROUTE_ROLES;

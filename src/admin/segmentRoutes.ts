@@ -38,6 +38,10 @@ export function segmentRoutes(deps: SegmentRoutesDeps): Router {
     res.status(204).end();
   });
 
+  router.get('/api/segments', allow('GET /api/segments'), (_req, res) => {
+    res.json(segments.counts());
+  });
+
   router.get('/api/members.csv', allow('GET /api/members.csv'), async (req, res) => {
     const filter = memberExportQuery.parse(req.query);
     const at = segments.recordExport(actorOf(req), filter);

@@ -12,6 +12,7 @@ import { backupFileName, restoreBackup, ROLES, verifyBackup, type ConsentMethod,
 import { dataPath, memberServiceOf, openMemberStore, openRecognitionCore } from '../recognitionCore.js';
 import { FaceEngine } from '../vision/faceEngine.js';
 import { jsonLine, toEmbedRecord, toIdentifyRecord } from './cliOutput.js';
+import { registerHqCommand } from './hqCommand.js';
 import { registerImportCommand } from './importCommand.js';
 import { registerServiceCommand } from './serviceCommand.js';
 
@@ -212,6 +213,7 @@ export function buildCli(): Command {
 
   registerImportCommand(program, (run) => withContext(program, run), freeText);
   registerServiceCommand(program);
+  registerHqCommand(program, withContext);
 
   return program;
 }

@@ -38,6 +38,17 @@ const qualityGate = (d: {
     .strict()
     .prefault({});
 
+/** An IANA zone name Intl knows, or empty for the PC's own. */
+function knownTimeZone(zone: string): boolean {
+  if (zone === '') return true;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A coupon as settings, campaign rules and admin batches describe it: yuan and days. */
 export const couponTermsSchema = z
   .object({
@@ -409,6 +420,81 @@ export const settingsSchema = z
       .strict()
       .refine((s) => s.lostAfterDays > s.dormantAfterDays, { message: 'segments.lostAfterDays must be greater than segments.dormantAfterDays', path: ['lostAfterDays'] })
       .prefault({}),
+    analytics: z
+      .object({
+        timeZone: z.string().max(64).refine(knownTimeZone, 'not a time zone name this Node knows; use an IANA name such as "Asia/Shanghai", or "" for the PC\'s own').default('')
+          .describe('IANA time zone of the store (e.g. "Asia/Shanghai") whose local dates the dashboard counts by; empty = the PC\'s own. Changing it moves only figures recorded afterwards'),
+        maxPeriodDays: z.number().int().min(7).max(3660).default(366)
+          .describe('Longest from–to range the analytics routes accept, in days; longer ranges are refused with 400'),
+      })
+      .strict()
+      .prefault({}),
+    messaging: z
+      .object({
+        providerUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default('')
+          .describe('The shop\'s own SMS / WeChat message provider: each message to a member is POSTed here as signed JSON (see Messages to a segment in the README). Empty = no messages are sent'),
+        webhookSecret: z.string().default('')
+          .describe('Shared secret of the provider URL: every request carries an HMAC-SHA256 of its timestamp and body with it (X-Memberlens-Signature). At least 32 characters when providerUrl is set; keep it out of version control (MEMBERLENS_MESSAGING__WEBHOOK_SECRET)'),
+        requestTimeoutMs: z.number().int().min(100).max(120_000).default(10_000)
+          .describe('A provider request not answered within this time counts as failed and is tried again'),
+        maxAttempts: z.number().int().min(1).max(20).default(6)
+          .describe('Tries per message before it is marked failed; a 4xx answer other than 408 and 429 fails it at once'),
+        retryBaseDelayMs: z.number().int().min(10).default(30_000)
+          .describe('Wait before the second try; each further try waits twice as long (exponential backoff), at most retryMaxDelayMs'),
+        retryMaxDelayMs: z.number().int().min(10).default(3_600_000)
+          .describe('Longest wait between two tries of one message'),
+        deliverEveryMs: z.number().int().min(10).max(60_000).default(1000)
+          .describe('How often messages that are due (new, or waiting for a retry) are sent'),
+      })
+      .strict()
+      .refine((m) => m.providerUrl === '' || m.webhookSecret.length >= 32, {
+        message: 'messaging.webhookSecret must be at least 32 characters when messaging.providerUrl is set (e.g. openssl rand -hex 32)',
+        path: ['webhookSecret'],
+      })
+      .refine((m) => m.retryMaxDelayMs >= m.retryBaseDelayMs, { message: 'messaging.retryMaxDelayMs must be at least retryBaseDelayMs', path: ['retryMaxDelayMs'] })
+      .prefault({}),
+    chain: z
+      .object({
+        hqUrl: z.string().default('')
+          .describe('URL of the chain\'s HQ service (https://… behind TLS); empty = this store runs alone. With it, chain.storeId and chain.token are required'),
+        storeId: z.string().regex(/^([a-z0-9][a-z0-9-]{0,31})?$/, 'store ids are 1–32 lowercase letters, digits or dashes').default('')
+          .describe('This store\'s id in the chain, as given to `memberlens hq stores add`'),
+        token: z.string().default('')
+          .describe('This store\'s token from `memberlens hq stores add` (a secret: prefer the environment variable)'),
+        syncEveryMs: z.number().int().min(100).max(600_000).default(2000)
+          .describe('How often the store sends its new ledger entries and member changes to HQ and takes the other branches\' from HQ'),
+        batchEvents: z.number().int().min(1).max(5000).default(500)
+          .describe('Most changes sent to HQ in one batch (one HQ transaction), and most taken from HQ per request'),
+        requestTimeoutMs: z.number().int().min(500).max(120_000).default(10_000)
+          .describe('A request to HQ without an answer within this long counts as failed: a sync is tried again on schedule, a stored-value payment is refused as offline'),
+        faceKeyFile: z.string().min(1).default('chain-face.key')
+          .describe('The chain face key, relative to dataDir: the same 32 random bytes (64 hex digits) at every branch, never given to HQ. Faces of members with chain-wide consent travel sealed with it; without the file no face leaves or arrives'),
+      })
+      .strict()
+      .refine((c) => c.hqUrl === '' || (c.storeId !== '' && c.token !== ''), {
+        message: 'a store in a chain needs chain.storeId and chain.token besides chain.hqUrl',
+        path: ['hqUrl'],
+      })
+      .refine((c) => c.hqUrl === '' || /^https?:\/\/[^\s]+$/.test(c.hqUrl), { message: 'chain.hqUrl must be an http:// or https:// URL', path: ['hqUrl'] })
+      .prefault({}),
+    hq: z
+      .object({
+        databaseUrl: z.string().default('')
+          .describe('PostgreSQL connection URL of the HQ service (`memberlens hq serve`), e.g. postgres://memberlens@db/memberlens; empty = not an HQ'),
+        host: z.string().min(1).default('127.0.0.1')
+          .describe('Address the HQ service listens on; put a TLS proxy in front of it for stores on the internet'),
+        port: z.number().int().min(0).max(65535).default(8090)
+          .describe('HQ service port; 0 picks a free one'),
+        poolSize: z.number().int().min(1).max(100).default(10)
+          .describe('PostgreSQL connections one HQ process keeps'),
+        maxBatchBytes: z.number().int().min(1024).default(8 * 1024 * 1024)
+          .describe('Largest request body HQ accepts (a batch of changes from a store)'),
+        timeZone: z.string().min(1).default('Asia/Shanghai')
+          .refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'an IANA time zone such as Asia/Shanghai')
+          .describe('Time zone of the dates in the owner\'s overview (from, to): where a day starts and ends'),
+      })
+      .strict()
+      .prefault({}),
     campaigns: z
       .object({
         rules: campaignRulesSchema.prefault({})
@@ -446,5 +532,9 @@ export type VisionSettings = Settings['vision'];
 export type MatchingSettings = Settings['matching'];
 export type MembershipSettings = Settings['membership'];
 export type SegmentSettings = Settings['segments'];
+export type AnalyticsSettings = Settings['analytics'];
+export type MessagingSettings = Settings['messaging'];
 export type CampaignSettings = Settings['campaigns'];
 export type LaneSettings = Settings['lanes'][number];
+export type ChainSettings = Settings['chain'];
+export type HqSettings = Settings['hq'];

@@ -6,7 +6,10 @@ import type { PaymentChannel } from '../ledger/paymentChannels.js';
 import type { PaymentLinked, ScanClassified } from '../push/tillEvents.js';
 import type { TillNotifier } from '../push/tillNotifier.js';
 import type { MemberService, MemberView } from '../services/memberService.js';
+import type { CampaignService } from '../services/campaignService.js';
 import type { MembershipService } from '../services/membershipService.js';
+import { couponDiscountFen, couponStatus } from '../operations/coupons.js';
+import { CounterHolds } from './counterHolds.js';
 import type { LaneFusion } from './laneFusion.js';
 import type { PaymentProvider } from './paymentProvider.js';
 import { classifyScan, type ScanClassification } from './scanClassifier.js';
@@ -19,11 +22,13 @@ export interface CheckoutOptions {
   memberQrSecret: Buffer;
   /** Frames of a track that must have passed the enrollment gate before its face may be captured. */
   minFramesSeen: number;
+  /** A coupon applied at the till, or a member QR scanned, counts for a payment this long after. */
+  holdWindowMs: number;
 }
 
 /** What the checkout needs of a lane: the fusion of scans and faces, and the tracker's captures. */
 export interface CheckoutLane {
-  fusion: Pick<LaneFusion, 'onScan' | 'onPayment'>;
+  fusion: Pick<LaneFusion, 'onScan' | 'onPayment' | 'identifyCashCustomer'>;
   tracker: { enrollCaptureOf(trackId: string): { descriptor: Float32Array; frames: number } | undefined };
 }
 
@@ -32,12 +37,15 @@ export type CheckoutLookups = {
   members: Pick<MemberStore['members'], 'list'>;
   faces: Pick<MemberStore['faces'], 'listForMember'>;
   membership: Pick<MemberStore['membership'], 'lookupPayer'>;
+  coupons: Pick<MemberStore['coupons'], 'get'>;
 };
 
 export interface CheckoutDeps {
   store: CheckoutLookups;
   members: Pick<MemberService, 'view' | 'enrollCapturedFace' | 'recordFaceConsentDeclined' | 'addConfirmedVisitFace'>;
-  membership: Pick<MembershipService, 'recordPayment' | 'flagForReview'>;
+  membership: Pick<MembershipService, 'recordPayment' | 'recordCashSale' | 'flagForReview' | 'countFaceLinkedPayment'>;
+  /** Prompts for a member scanned at the lane, and what a payment earns from campaigns. */
+  campaigns: Pick<CampaignService, 'atCounter' | 'afterPayment'>;
   provider: PaymentProvider;
   lanes: (lane: string) => CheckoutLane | undefined;
   till: TillNotifier;
@@ -60,6 +68,16 @@ export interface PaymentInput {
   couponId?: string;
 }
 
+/** A cash sale at a lane: no payer id; the lane tells whether a member is paying. */
+export interface CashSaleInput {
+  orderId: string;
+  lane: string;
+  /** Yuan, as a number or a decimal string; the ledger checks it. */
+  amount: number | string;
+  paidAtMs: number;
+  actor: string;
+}
+
 /** A face captured at the till, waiting for the customer's answer. Memory only. */
 interface PendingConsent {
   lane: string;
@@ -77,9 +95,11 @@ interface PendingConsent {
 export class Checkout {
   private readonly pending = new Map<string, PendingConsent>();
   private readonly clock: () => number;
+  private readonly holds: CounterHolds;
 
   constructor(private readonly deps: CheckoutDeps) {
     this.clock = deps.clock ?? Date.now;
+    this.holds = new CounterHolds(deps.options.holdWindowMs);
   }
 
   /** Classifies a scan and tells the till; the raw code is used here and forgotten. */
@@ -91,7 +111,11 @@ export class Checkout {
     const event: Omit<ScanClassified, 'eventId' | 'lane' | 'at'> = { kind: classification.kind };
     if (classification.kind === 'payment') event.channel = classification.channel;
     if (classification.kind === 'rejected') event.message = classification.message;
-    if (view) Object.assign(event, { memberId: view.memberId, name: view.name, tier: view.tier, points: view.points, balance: view.balance });
+    if (classification.kind === 'member-qr' && view) this.holds.noteMemberQr(lane, view.memberId, atMs);
+    if (view) {
+      const prompts = this.deps.campaigns.atCounter(view.memberId, lane, classification.kind === 'rejected' ? 'member-qr' : classification.kind);
+      Object.assign(event, { memberId: view.memberId, name: view.name, tier: view.tier, points: view.points, balance: view.balance, prompts });
+    }
     this.deps.till.toLane(lane, 'scan:classified', event);
     return event;
   }
@@ -99,6 +123,7 @@ export class Checkout {
   /** Records a payment (group-committed with others arriving at once), links the face at the scanner, tells the till. */
   async payment(input: PaymentInput) {
     const laneState = this.requireLane(input.lane);
+    const couponId = input.couponId ?? this.heldCouponFor(input);
     const { result, view, coupon } = await this.deps.membership.recordPayment({
       orderId: input.orderId,
       lane: input.lane,
@@ -107,9 +132,20 @@ export class Checkout {
       payerId: input.payerId,
       amountYuan: input.amount,
       paidAtMs: input.paidAtMs,
-      ...(input.couponId === undefined ? {} : { couponId: input.couponId }),
+      ...(couponId === undefined ? {} : { couponId }),
     });
+    if (coupon) this.holds.releaseCoupon(input.lane, coupon.couponId);
     if (result.duplicate) return { ...result, coupon, face: 'duplicate' as const };
+    const referrerId = result.created ? this.holds.takeReferrer(input.lane, this.clock()) : undefined;
+    const prompts = this.deps.campaigns.afterPayment({
+      memberId: result.memberId,
+      orderId: input.orderId,
+      lane: input.lane,
+      created: result.created,
+      paidFen: Math.round((coupon ? coupon.paidYuan : Number(input.amount)) * 100),
+      pointsEarned: result.pointsEarned,
+      ...(referrerId === undefined ? {} : { referrerId }),
+    });
 
     const decision = laneState.fusion.onPayment({
       orderId: input.orderId,
@@ -135,6 +171,7 @@ export class Checkout {
     } else if (decision.kind === 'link-face') {
       face = this.captureFace(input.lane, laneState, decision.trackId, view);
     }
+    if (face === 'confirmed' || face === 'enrolled') this.deps.membership.countFaceLinkedPayment(input.lane, input.paidAtMs);
     this.deps.till.toLane(input.lane, 'payment:linked', {
       orderId: input.orderId,
       memberId: view.memberId,
@@ -145,8 +182,53 @@ export class Checkout {
       points: view.points,
       balance: view.balance,
       face,
+      ...(coupon ? { coupon: { couponId: coupon.couponId, title: coupon.title, discountYuan: coupon.discountYuan } } : {}),
+      prompts,
     });
     return { ...result, coupon, face };
+  }
+
+  /**
+   * Records a cash sale: credited to the member the lane names unambiguously (a member QR just
+   * scanned, or the one face at the counter named as a member), else a non-member sale. Only a
+   * face already enrolled with the member's consent can name them; nobody new is enrolled here.
+   */
+  async cashSale(input: CashSaleInput) {
+    const laneState = this.requireLane(input.lane);
+    const customer = laneState.fusion.identifyCashCustomer(this.clock());
+    const memberId = customer.kind === 'member' && this.deps.members.view(customer.memberId) ? customer.memberId : undefined;
+    const { result, view } = await this.deps.membership.recordCashSale({
+      orderId: input.orderId,
+      lane: input.lane,
+      memberId,
+      amountYuan: input.amount,
+      paidAtMs: input.paidAtMs,
+    });
+    const identifiedBy = result.duplicate || memberId === undefined || customer.kind !== 'member' ? null : customer.via;
+    if (identifiedBy === 'face') this.deps.membership.countFaceLinkedPayment(input.lane, input.paidAtMs);
+    if (!result.duplicate && view) {
+      const prompts = this.deps.campaigns.afterPayment({
+        memberId: view.memberId,
+        orderId: input.orderId,
+        lane: input.lane,
+        created: false,
+        paidFen: Math.round(Number(input.amount) * 100),
+        pointsEarned: result.pointsEarned,
+      });
+      this.deps.till.toLane(input.lane, 'payment:linked', {
+        orderId: input.orderId,
+        memberId: view.memberId,
+        name: view.name,
+        tier: view.tier,
+        amount: Number(input.amount),
+        pointsEarned: result.pointsEarned,
+        points: view.points,
+        balance: view.balance,
+        face: identifiedBy === 'face' ? 'confirmed' : 'no-link',
+        prompts,
+      });
+    }
+    return { ...result, identifiedBy };
   }
 
   /** The cashier records the customer's answer to a consent request. */
@@ -167,6 +249,7 @@ export class Checkout {
         consent: { method: 'verbal-at-till', lane, staff },
         actor,
       });
+      this.deps.membership.countFaceLinkedPayment(lane, this.clock());
       return { enrolled: true, faceId };
     } finally {
       this.drop(requestId);
@@ -184,6 +267,29 @@ export class Checkout {
       }
     }
     return dropped;
+  }
+
+  /**
+   * The cashier tapped a coupon on the till: it applies to the member's next payment at this
+   * lane within the hold window, unless the POS names another. Refused when the coupon cannot
+   * be used now.
+   */
+  holdCoupon(lane: string, couponId: string): { lane: string; couponId: string; memberId: string; heldUntil: string } {
+    this.requireLane(lane);
+    const coupon = this.deps.store.coupons.get(couponId);
+    if (!coupon) throw new UserError(`No coupon ${couponId}.`, 'COUPON_NOT_FOUND');
+    const now = this.clock();
+    const status = couponStatus(coupon, now);
+    if (status === 'redeemed') throw new UserError(`Coupon ${couponId} was already used.`, 'COUPON_USED');
+    if (status === 'expired') throw new UserError(`Coupon ${couponId} has expired.`, 'COUPON_EXPIRED');
+    if (status === 'not-yet-valid') throw new UserError(`Coupon ${couponId} is not valid yet.`, 'COUPON_NOT_YET_VALID');
+    this.holds.holdCoupon(lane, couponId, coupon.memberId, now);
+    return { lane, couponId, memberId: coupon.memberId, heldUntil: new Date(now + this.deps.options.holdWindowMs).toISOString() };
+  }
+
+  /** Drops held coupons and member QR scans older than the hold window; call from a timer. */
+  expireHolds(): void {
+    this.holds.expire(this.clock());
   }
 
   /** Faces waiting for an answer, for tests: each one is an embedding of a non-member held in memory. */
@@ -235,6 +341,16 @@ export class Checkout {
     } finally {
       capture.descriptor.fill(0);
     }
+  }
+
+  /** The coupon held on the lane for this payer, when it discounts this order (a held coupon never makes a payment fail). */
+  private heldCouponFor(input: PaymentInput): string | undefined {
+    const payer = this.deps.store.membership.lookupPayer(input.channel, input.appId, input.payerId);
+    const couponId = this.holds.heldCoupon(input.lane, payer, this.clock());
+    const coupon = couponId === undefined ? undefined : this.deps.store.coupons.get(couponId);
+    if (!coupon || couponStatus(coupon, this.clock()) !== 'available') return undefined;
+    const orderFen = Math.round(Number(input.amount) * 100);
+    return Number.isFinite(orderFen) && couponDiscountFen(coupon, orderFen) > 0 ? coupon.couponId : undefined;
   }
 
   private drop(requestId: string): void {

@@ -39,14 +39,22 @@ export interface LaneFusionInit {
 }
 
 /**
- * What fusion keeps of a classified scan: the kind and, for payment codes, the channel. A
- * classifier result fits; whatever else it carries (a phone number, a member id) is not kept,
+ * What fusion keeps of a classified scan: the kind, for payment codes the channel, and for the
+ * service's own member QR the member it names (a random id: a cash sale right after it is that
+ * member's). A classifier result fits; whatever else it carries (a phone number) is not kept,
  * and the raw code never reaches this stage — a payment auth code is a one-time bearer token.
  */
 export interface HeldScanClassification {
   kind: string;
   channel?: string;
+  memberId?: string;
 }
+
+/** Who a cash customer is, when the lane can tell unambiguously. */
+export type CashCustomer =
+  | { kind: 'member'; memberId: string; via: 'member-qr' }
+  | { kind: 'member'; memberId: string; via: 'face'; trackId: string }
+  | { kind: 'none'; reason: 'no-face' | 'ambiguous' | 'unknown-face' };
 
 export interface FusionScan {
   atMs: number;

@@ -2,6 +2,7 @@ import type { PresentTrackWithFrames } from '../matching/trackerTypes.js';
 import type { Box } from '../vision/visionTypes.js';
 import {
   type Attribution,
+  type CashCustomer,
   type AttributionRule,
   type FrameSize,
   type FusionCandidate,
@@ -96,13 +97,14 @@ export class LaneFusion {
    */
   onScan(scan: FusionScan): void {
     assertTime(scan.atMs, 'scan.atMs');
-    const { kind, channel } = scan.classification;
+    const { kind, channel, memberId } = scan.classification;
     if (typeof kind !== 'string' || kind === '') {
       throw new Error(`scan classification kind must be a non-empty string, got ${String(kind)}`);
     }
     if (kind === 'rejected') return;
     // Copy field by field, so nothing else the caller's object carries is held here.
     const classification: HeldScanClassification = channel === undefined ? { kind } : { kind, channel };
+    if (kind === 'member-qr' && typeof memberId === 'string') classification.memberId = memberId;
     const held: HeldScan = { atMs: scan.atMs, classification, sightings: new Map(), outcome: undefined, paid: false };
     let at = this.scans.length;
     while (at > 0 && this.scans[at - 1]!.atMs > scan.atMs) at--;
@@ -146,6 +148,30 @@ export class LaneFusion {
     this.counts.byKind[decision.kind]++;
     if (decision.kind === 'no-link') this.counts.noLinkByReason[decision.reason]++;
     return decision;
+  }
+
+  /**
+   * Who pays cash now, by the rules a payment's face link follows: the member QR scanned for
+   * this sale (the lane's latest scan within the payment window, not yet used by a payment), else
+   * the one face at the counter — or the one far nearer than every other — when it has been
+   * named as a member. Anyone else, several faces, or a face not named: a non-member sale.
+   */
+  identifyCashCustomer(atMs: number): CashCustomer {
+    assertTime(atMs, 'atMs');
+    this.resolveDue(atMs);
+    let scan: HeldScan | undefined;
+    for (const held of this.scans) if (held.atMs <= atMs && !held.paid) scan = held;
+    if (scan?.classification.kind === 'member-qr' && scan.classification.memberId !== undefined) {
+      scan.paid = true;
+      return { kind: 'member', memberId: scan.classification.memberId, via: 'member-qr' };
+    }
+    const windowMs = this.options.scanWindowMs;
+    const present = this.tracksAt(atMs, windowMs).map(candidateOf);
+    const attribution = attribute(present, this.rule);
+    if (attribution.kind === 'none') return attribution;
+    const memberId = attribution.track.memberId;
+    if (memberId === undefined) return { kind: 'none', reason: 'unknown-face' };
+    return { kind: 'member', memberId, via: 'face', trackId: attribution.track.trackId };
   }
 
   stats(): FusionStats {

@@ -37,6 +37,7 @@ export class ConsentRepository {
   readonly #active;
   readonly #withdrawActive;
   readonly #deleteFaces;
+  readonly #insertFromChain;
 
   constructor(
     db: SqliteDatabase,
@@ -58,6 +59,21 @@ export class ConsentRepository {
        RETURNING id`,
     );
     this.#deleteFaces = db.prepare<[string], { id: string }>('DELETE FROM faces WHERE member_id = ? RETURNING id');
+    this.#insertFromChain = db.prepare<[string, string, string, string, number, number | null]>(
+      `INSERT OR IGNORE INTO consents (id, member_id, kind, method, granted_at_ms, lane, staff, withdrawn_at_ms)
+       VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)`,
+    );
+  }
+
+  /** A chain-wide consent recorded at another branch, kept here under its own id. */
+  recordFromChain(input: { id: string; memberId: string; kind: ConsentKind; method: string; grantedAtMs: EpochMs; withdrawnAtMs: EpochMs | null }): void {
+    this.#insertFromChain.run(input.id, input.memberId, input.kind, input.method, input.grantedAtMs, input.withdrawnAtMs);
+  }
+
+  /** The member's active consent of that kind, newest first. */
+  active(memberId: string, kind: ConsentKind): Consent | undefined {
+    const row = this.#active.get(memberId, kind);
+    return row && toConsent(row);
   }
 
   grant(input: GrantConsentInput): Consent {
@@ -94,7 +110,8 @@ export class ConsentRepository {
   withdraw(memberId: string, kind: ConsentKind): ConsentWithdrawal {
     return this.#db.transaction(() => {
       const withdrawnConsentIds = this.#withdrawActive.all(this.clock(), memberId, kind).map((r) => r.id);
-      const deletedFaceIds = kind === 'face' ? this.#deleteFaces.all(memberId).map((r) => r.id) : [];
+      // Without consent to face recognition here, or of a chain-wide one, no face of theirs stays.
+      const deletedFaceIds = withdrawnConsentIds.length > 0 || kind === 'face' ? this.#deleteFaces.all(memberId).map((r) => r.id) : [];
       return { withdrawnConsentIds, deletedFaceIds };
     })();
   }

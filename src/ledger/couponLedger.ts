@@ -5,6 +5,7 @@ import type { SqliteDatabase } from './database.js';
 import { LedgerError } from './ledgerErrors.js';
 import type { MembershipLedger, PaymentResult, RecordPaymentInput } from './membershipLedger.js';
 import { fenToYuan, yuanToFen } from './money.js';
+import type { RollupRepository } from './rollupRepository.js';
 import type { EpochMs } from './types.js';
 
 /** What a coupon did to a payment; the payment's answer carries it. */
@@ -48,9 +49,9 @@ export class CouponLedger {
   readonly #audit: AuditLog;
   readonly #clock: () => EpochMs;
 
-  constructor(deps: { db: SqliteDatabase; membership: MembershipLedger; audit: AuditLog; clock: () => EpochMs }) {
+  constructor(deps: { db: SqliteDatabase; membership: MembershipLedger; audit: AuditLog; clock: () => EpochMs; rollups?: RollupRepository }) {
     this.#db = deps.db;
-    this.#repo = new CouponRepository(deps.db, deps.clock);
+    this.#repo = new CouponRepository(deps.db, deps.clock, deps.rollups);
     this.#membership = deps.membership;
     this.#audit = deps.audit;
     this.#clock = deps.clock;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CouponRecord } from '../operations/coupons.js';
 import type { SqliteDatabase } from './database.js';
 import { LedgerError } from './ledgerErrors.js';
+import type { RollupRepository } from './rollupRepository.js';
 import type { EpochMs } from './types.js';
 
 export type NewCoupon = Omit<CouponRecord, 'couponId' | 'issuedAtMs' | 'redeemed' | 'expiredAtMs'>;
@@ -64,6 +65,8 @@ export class CouponRepository {
   constructor(
     db: SqliteDatabase,
     private readonly clock: () => EpochMs,
+    /** The dashboard's daily coupon counts, kept with each event in its transaction. */
+    private readonly rollups?: RollupRepository,
   ) {
     this.#insert = db.prepare(`
       INSERT INTO coupons (coupon_id, member_id, source, source_ref, title, amount_off_fen, rate, min_spend_fen, valid_from_ms, valid_until_ms, issued_at_ms)
@@ -98,7 +101,7 @@ export class CouponRepository {
     const couponId = newCouponId();
     const { changes } = this.#insert.run({ ...coupon, couponId, issuedAtMs });
     if (changes > 0) {
-      this.#event.run({ couponId, memberId: coupon.memberId, kind: 'issued', orderId: null, orderFen: null, discountFen: null, atMs: issuedAtMs });
+      this.#addEvent({ couponId, memberId: coupon.memberId, kind: 'issued', orderId: null, orderFen: null, discountFen: null, atMs: issuedAtMs });
     }
     const row = this.#bySource.get(coupon.source, coupon.sourceRef, coupon.memberId)!;
     return { coupon: toCoupon(row), created: changes > 0 };
@@ -123,7 +126,7 @@ export class CouponRepository {
   /** Appends the redemption; the unique indexes refuse a second one for the coupon or the order. */
   redeem(input: { couponId: string; memberId: string; orderId: string; orderFen: number; discountFen: number; atMs: EpochMs }): void {
     try {
-      this.#event.run({ ...input, kind: 'redeemed' });
+      this.#addEvent({ ...input, kind: 'redeemed' });
     } catch (err) {
       if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
         throw new LedgerError('COUPON_USED', `Coupon ${input.couponId} was already used or has expired, or order ${input.orderId} already used a coupon.`, { cause: err });
@@ -136,9 +139,23 @@ export class CouponRepository {
   expireDue(nowMs: EpochMs, limit: number): number {
     const due = this.#due.all(nowMs, limit);
     for (const c of due) {
-      this.#event.run({ couponId: c.coupon_id, memberId: c.member_id, kind: 'expired', orderId: null, orderFen: null, discountFen: null, atMs: nowMs });
+      this.#addEvent({ couponId: c.coupon_id, memberId: c.member_id, kind: 'expired', orderId: null, orderFen: null, discountFen: null, atMs: nowMs });
     }
     return due.length;
+  }
+
+  /** A redemption carries the sale it was used on: the order less the coupon's discount. */
+  #addEvent(event: {
+    couponId: string;
+    memberId: string;
+    kind: 'issued' | 'redeemed' | 'expired';
+    orderId: string | null;
+    orderFen: number | null;
+    discountFen: number | null;
+    atMs: EpochMs;
+  }): void {
+    this.#event.run(event);
+    this.rollups?.coupon(event.kind, event.atMs, event.kind === 'redeemed' ? event.orderFen! - event.discountFen! : 0);
   }
 
   batch(batchId: string): CouponBatchRow | undefined {

@@ -95,6 +95,17 @@ export class FaceRepository {
     })();
   }
 
+  /**
+   * A face enrolled at another branch of the chain, under the same face id; only while the
+   * member's chain-wide face consent is active here. False when it was already here.
+   */
+  addFromChain(faceId: string, memberId: string, descriptor: Float32Array): boolean {
+    if (this.#get.get(faceId)) return false;
+    if (!this.consents.active(memberId, 'chain-face')) return false;
+    this.#insert.run(faceId, memberId, this.cipher.seal(memberId, descriptor), 'chain', null, null, this.clock());
+    return true;
+  }
+
   get(faceId: string): FaceRecord | undefined {
     const row = this.#get.get(faceId);
     return row && toFaceRecord(row);

@@ -21,6 +21,8 @@ export type {
   MemberSummary,
   RecordPaymentInput,
   PaymentResult,
+  RecordCashSaleInput,
+  CashSaleResult,
   RecordRefundInput,
   RefundResult,
   RechargeInput,
@@ -41,6 +43,9 @@ export { TokenRepository, ROLES, type Role, type ApiToken, type IssuedToken } fr
 export { backupFileName, listBackups, restoreBackup, rotateBackups, verifyBackup } from './backups.js';
 export type { MigrationBackup, MigrationBackupOptions } from './database.js';
 export type { InactiveMember } from './memberActivity.js';
+export { NEW_MEMBER_SOURCES, type NewMemberSource, type RollupRepository } from './rollupRepository.js';
+export type { AnalyticsQueries, DaySums, DayRow, MemberPeriodFigures, LaneSums, RecencyCounts } from './analyticsQueries.js';
+export { StoreCalendar, addDays, daysBetween, weekdayOf, type LocalDate, type LocalMoment } from './storeCalendar.js';
 export type {
   SegmentRepository,
   MemberPurchaseFacts,
@@ -48,7 +53,10 @@ export type {
   StoredSegment,
   SegmentExportRow,
   SegmentFilter,
+  SegmentCounts,
 } from './segmentRepository.js';
+export { MESSAGE_STATUSES, type MessageStatus, type OutboundCampaign, type OutboundMessage, type OutboundMessageRepository } from './outboundMessageRepository.js';
+export type { ChainApplyOutcome, ChainEventKind, ChainFeedEvent, EntryBody, OutboxEvent, ChainReplica } from './chainReplica.js';
 export type { NewCoupon, CouponBatchRow } from './couponRepository.js';
 export type { CouponLedger, AppliedCoupon, CouponBatchInput, CouponBatchResult } from './couponLedger.js';
 export type { CampaignRepository, MarketingPreferences, SavedCampaignRules } from './campaignRepository.js';

@@ -14,6 +14,7 @@ import {
   type RefundRow,
 } from './membershipRepository.js';
 import { fenToYuan, yuanToFen, type Fen } from './money.js';
+import type { NonMemberSaleRow, RollupRepository } from './rollupRepository.js';
 import { checkChannel, PayerIdentity } from './payerIdentity.js';
 import {
   compilePointsRules,
@@ -55,6 +56,11 @@ export interface MembershipLedgerDeps {
   members: MemberRepository;
   audit: AuditLog;
   clock: () => EpochMs;
+  /**
+   * The dashboard's daily sums, kept in each write's transaction. The store always passes
+   * them; only the analytics benchmark leaves them out, to measure what they add to a payment.
+   */
+  rollups?: RollupRepository;
 }
 
 /** A member moved to another tier; the caller pushes `tier:changed` with it. */
@@ -77,6 +83,20 @@ export interface RecordPaymentInput {
   amountYuan: number | string;
   paidAtMs: EpochMs;
 }
+
+/** A cash sale (`channel: "cash"`, no payer id): credited to `memberId` when the lane named the customer, else a non-member sale. */
+export interface RecordCashSaleInput {
+  orderId: string;
+  lane: string;
+  memberId: string | undefined;
+  amountYuan: number | string;
+  paidAtMs: EpochMs;
+}
+
+/** A cash sale's answer: a member's like any payment's, or a non-member sale's with no member, points or tier. */
+export type CashSaleResult =
+  | PaymentResult
+  | { memberId: null; created: false; discountRateApplied: 1; pointsEarned: 0; tierBefore: null; tierAfter: null; duplicate: boolean; tierChange: null };
 
 export interface PaymentResult {
   memberId: string;
@@ -101,7 +121,8 @@ export interface RecordRefundInput {
 }
 
 export interface RefundResult {
-  memberId: string;
+  /** Null for the refund of a non-member sale. */
+  memberId: string | null;
   orderId: string;
   refundedYuan: number;
   /** Everything refunded on the order so far, this refund included. */
@@ -228,6 +249,7 @@ export class MembershipLedger {
   readonly #bonusRules: CompiledBonusRule[];
   readonly #maxFen: Fen;
   readonly #futureToleranceMs: number;
+  readonly #rollups: RollupRepository | undefined;
 
   constructor(deps: MembershipLedgerDeps, options: MembershipLedgerOptions) {
     this.#payers = new PayerIdentity(options.payerKeySecret);
@@ -246,6 +268,7 @@ export class MembershipLedger {
     this.#members = deps.members;
     this.#audit = deps.audit;
     this.#clock = deps.clock;
+    this.#rollups = deps.rollups;
   }
 
   /** The member a payer maps to, for the pre-payment lookup; undefined for a first-time payer. */
@@ -260,12 +283,67 @@ export class MembershipLedger {
    */
   recordPayment(input: RecordPaymentInput): PaymentResult {
     const orderId = checkId(input.orderId, 'order id');
-    const lane = checkId(input.lane, 'lane');
     const channel = checkChannel(input.channel);
     const payerKey = this.#payers.keyFor(channel, input.appId, input.payerId);
-    const payerDigest = createHash('sha256').update(`${orderId}\n${payerKey}`).digest('hex');
+    return this.#recordMemberPayment(
+      {
+        orderId,
+        lane: checkId(input.lane, 'lane'),
+        channel,
+        payerDigest: createHash('sha256').update(`${orderId}\n${payerKey}`).digest('hex'),
+        amountFen: yuanToFen(input.amountYuan, { label: 'payment amount', maxFen: this.#maxFen }),
+        paidAtMs: this.#checkPaidAt(input.paidAtMs),
+      },
+      (now, lane) => {
+        const known = this.#repo.payerMember(payerKey);
+        return known === undefined
+          ? { memberId: this.#createMemberForPayer(payerKey, channel, lane, now), created: true }
+          : { memberId: known, created: false };
+      },
+    );
+  }
+
+  /**
+   * Records a cash sale once per order id: a payment of the member the lane named (points,
+   * tier and spend as for any payment), or a sale without a member. A repeated order with the
+   * same lane, amount and time is a duplicate whoever was named the second time: the first
+   * answer stands.
+   */
+  recordCashSale(input: RecordCashSaleInput): CashSaleResult {
+    const orderId = checkId(input.orderId, 'order id');
+    const lane = checkId(input.lane, 'lane');
     const amountFen = yuanToFen(input.amountYuan, { label: 'payment amount', maxFen: this.#maxFen });
     const paidAtMs = this.#checkPaidAt(input.paidAtMs);
+    const memberId = input.memberId;
+    // Who paid cash is not part of the order's identity: a retry may name someone else.
+    const payerDigest = createHash('sha256').update(`${orderId}\ncash`).digest('hex');
+    const order = { orderId, lane, channel: CASH, payerDigest, amountFen, paidAtMs };
+    return this.#repo.write(() => {
+      const sale = this.#rollupsRequired().nonMemberSale(orderId);
+      if (sale) {
+        if (sale.lane !== lane || sale.amount_fen !== amountFen || sale.paid_at_ms !== paidAtMs) throw orderConflict(orderId);
+        return nonMemberSaleResult(true);
+      }
+      if (memberId !== undefined || this.#repo.payment(orderId)) {
+        return this.#recordMemberPayment(order, () => {
+          if (memberId === undefined) throw orderConflict(orderId);
+          this.#requireMember(memberId);
+          return { memberId, created: false };
+        });
+      }
+      const now = this.#clock();
+      this.#rollupsRequired().addNonMemberSale({ order_id: orderId, lane, channel: CASH, amount_fen: amountFen, paid_at_ms: paidAtMs, recorded_at_ms: now });
+      this.#rollups?.nonMemberSaleCounted(amountFen, paidAtMs);
+      return nonMemberSaleResult(false);
+    });
+  }
+
+  /** The payment's checks, entries, tier and audit line; `payer` names (or creates) the member when the order is new. */
+  #recordMemberPayment(
+    order: { orderId: string; lane: string; channel: string; payerDigest: string; amountFen: Fen; paidAtMs: EpochMs },
+    payer: (now: EpochMs, lane: string) => { memberId: string; created: boolean },
+  ): PaymentResult {
+    const { orderId, lane, channel, payerDigest, amountFen, paidAtMs } = order;
     return this.#repo.write(() => {
       const now = this.#clock();
       const existing = this.#repo.payment(orderId);
@@ -276,26 +354,22 @@ export class MembershipLedger {
           existing.payer_digest === payerDigest &&
           existing.amount_fen === amountFen &&
           existing.paid_at_ms === paidAtMs;
-        if (!same) {
-          throw new LedgerError(
-            'ORDER_CONFLICT',
-            `Order ${orderId} was already recorded with a different payer, amount, time or lane. ` +
-              'Give each payment its own order id; a correction of a recorded payment is a refund.',
-          );
-        }
+        if (!same) throw orderConflict(orderId);
         return paymentResult(existing, true, null);
       }
+      if (this.#rollups?.nonMemberSale(orderId)) throw orderConflict(orderId);
 
-      let memberId = this.#repo.payerMember(payerKey);
-      const created = memberId === undefined;
-      memberId ??= this.#createMemberForPayer(payerKey, channel, lane, now);
+      const { memberId, created } = payer(now, lane);
       const before = this.#tierState(memberId, now);
       const tierBefore = tierAt(this.#tiers, before.rank);
       const pointsEarned = pointsForFen(this.#points, amountFen);
-      this.#repo.addEntry({ memberId, kind: 'spend', spendFen: amountFen, orderId, atMs: paidAtMs }, now);
+      this.#addEntry({ memberId, kind: 'spend', spendFen: amountFen, orderId, atMs: paidAtMs }, now);
       if (pointsEarned > 0) {
-        this.#repo.addEntry({ memberId, kind: 'points-earn', points: pointsEarned, orderId, atMs: paidAtMs }, now);
+        this.#addEntry({ memberId, kind: 'points-earn', points: pointsEarned, orderId, atMs: paidAtMs }, now);
       }
+      // A 支付即会员 member joins on the day of the payment that made them one.
+      if (created) this.#rollups?.memberJoined('payment', paidAtMs);
+      this.#rollups?.memberSale(memberId, amountFen, paidAtMs, this.#repo.deduction(orderId) === undefined);
       const tierChange = this.#applyActivity(memberId, before, now, 'spend');
       const row: PaymentRow = {
         order_id: orderId,
@@ -352,8 +426,20 @@ export class MembershipLedger {
         }
         return this.#refundResult(existing, true);
       }
+      const earlier = this.#rollups?.nonMemberRefund(refundId);
+      if (earlier) {
+        if (earlier.order_id !== orderId || earlier.amount_fen !== amountFen) {
+          throw new LedgerError(
+            'REFUND_CONFLICT',
+            `Refund ${refundId} was already recorded for another order or amount; give each refund its own id.`,
+          );
+        }
+        return this.#nonMemberRefundResult(orderId, amountFen, true);
+      }
       const payment = this.#repo.payment(orderId);
       if (!payment) {
+        const sale = this.#rollups?.nonMemberSale(orderId);
+        if (sale) return this.#refundNonMemberSale(sale, refundId, amountFen, now);
         throw new LedgerError('ORDER_NOT_FOUND', `No payment with order id ${orderId} is recorded; record the payment first.`);
       }
       const memberId = payment.member_id;
@@ -366,19 +452,25 @@ export class MembershipLedger {
             `(${fenToYuan(payment.amount_fen - refundedBefore)} of ${fenToYuan(payment.amount_fen)} yuan).`,
         );
       }
-      this.#repo.addEntry(
+      this.#addEntry(
         { memberId, kind: 'refund', spendFen: -amountFen, orderId, refId: refundId, atMs: payment.paid_at_ms },
         now,
       );
+      // An order refunded in full is no purchase any more; it was counted on its first movement's day.
+      const deduction = this.#repo.deduction(orderId);
+      const orderFen = payment.amount_fen + (deduction?.amount_fen ?? 0);
+      const orderGone = refundedBefore < orderFen && refundedBefore + amountFen >= orderFen;
+      const countedAtMs = deduction ? Math.min(payment.paid_at_ms, deduction.recorded_at_ms) : payment.paid_at_ms;
+      this.#rollups?.memberRefund(memberId, amountFen, payment.paid_at_ms, orderGone ? countedAtMs : undefined);
       const target = pointsToReverse(payment.points_earned, payment.amount_fen, refundedBefore, amountFen);
       const ownLot = this.#repo.orderLot(orderId);
       const lots: OpenLot[] = [
         ...(ownLot ? [ownLot] : []),
-        ...this.#repo.openLots(memberId).filter((lot) => lot.lotEntryId !== ownLot?.lotEntryId),
+        ...this.#repo.ownOpenLots(memberId).filter((lot) => lot.lotEntryId !== ownLot?.lotEntryId),
       ];
       const { draws, drawn } = planDraw(lots, target);
       for (const draw of draws) {
-        this.#repo.addEntry(
+        this.#addEntry(
           { memberId, kind: 'points-reverse', points: -draw.points, lotEntryId: draw.lotEntryId, orderId, refId: refundId, atMs: now },
           now,
         );
@@ -428,9 +520,9 @@ export class MembershipLedger {
       this.#requireMember(memberId);
       const before = this.#tierState(memberId, now);
       const bonusFen = rechargeBonusFen(this.#bonusRules, amountFen);
-      this.#repo.addEntry({ memberId, kind: 'recharge', storedFen: amountFen, refId: rechargeId, atMs: now }, now);
+      this.#addEntry({ memberId, kind: 'recharge', storedFen: amountFen, refId: rechargeId, atMs: now }, now);
       if (bonusFen > 0) {
-        this.#repo.addEntry({ memberId, kind: 'recharge-bonus', storedFen: bonusFen, refId: rechargeId, atMs: now }, now);
+        this.#addEntry({ memberId, kind: 'recharge-bonus', storedFen: bonusFen, refId: rechargeId, atMs: now }, now);
       }
       const tierChange = this.#applyActivity(memberId, before, now, 'recharge');
       const tierBefore = tierAt(this.#tiers, before.rank).name;
@@ -486,7 +578,9 @@ export class MembershipLedger {
             'to deduct; take the rest by another payment method.',
         );
       }
-      this.#repo.addEntry({ memberId, kind: 'deduct', storedFen: -amountFen, orderId, atMs: now }, now);
+      this.#addEntry({ memberId, kind: 'deduct', storedFen: -amountFen, orderId, atMs: now }, now);
+      // Stored value spent is a sale; the recharge that funded it was not.
+      this.#rollups?.memberSale(memberId, amountFen, now, this.#repo.payment(orderId) === undefined);
       this.#repo.addDeduction({
         order_id: orderId,
         member_id: memberId,
@@ -503,6 +597,58 @@ export class MembershipLedger {
       });
       return this.#deductResult(memberId, orderId, amountFen, false);
     });
+  }
+
+  /**
+   * The local record of a stored-value deduction that HQ authorized for a chain store: HQ wrote
+   * the entry (it reaches this store in HQ's feed, applied before this is called), so only the
+   * order and its confirmation are recorded here. Once per order id, like `deduct`.
+   */
+  recordAuthorizedDeduction(input: DeductInput): DeductResult {
+    const confirmation = checkDeductConfirmation(input.confirmation);
+    const memberId = checkId(input.memberId, 'member id');
+    const orderId = checkId(input.orderId, 'order id');
+    const amountFen = yuanToFen(input.amountYuan, { label: 'deduction amount', maxFen: this.#maxFen });
+    return this.#repo.write(() => {
+      const now = this.#clock();
+      const existing = this.#repo.deduction(orderId);
+      if (existing) return this.#deductResult(existing.member_id, orderId, existing.amount_fen, true);
+      this.#repo.addDeduction({
+        order_id: orderId,
+        member_id: memberId,
+        amount_fen: amountFen,
+        confirmation_method: confirmation.method,
+        staff: confirmation.staff,
+        recorded_at_ms: now,
+      });
+      this.#audit.record({ actor: confirmation.staff, action: 'deduct', subject: memberId, details: { amountFen, confirmation: confirmation.method, authorizedBy: 'hq' } });
+      return this.#deductResult(memberId, orderId, amountFen, false);
+    });
+  }
+
+  /** Checks a deduction (confirmation, member, amount) without writing: what a chain store sends HQ to authorize. */
+  checkDeduction(input: DeductInput): { memberId: string; orderId: string; amountFen: Fen } {
+    checkDeductConfirmation(input.confirmation);
+    const memberId = checkId(input.memberId, 'member id');
+    const orderId = checkId(input.orderId, 'order id');
+    const amountFen = yuanToFen(input.amountYuan, { label: 'deduction amount', maxFen: this.#maxFen });
+    this.#requireMember(memberId);
+    return { memberId, orderId, amountFen };
+  }
+
+  /** The deduction already recorded for an order, if any (a retried request gets the first answer). */
+  recordedDeduction(orderId: string): DeductResult | undefined {
+    const existing = this.#repo.deduction(orderId);
+    return existing && this.#deductResult(existing.member_id, orderId, existing.amount_fen, true);
+  }
+
+  /**
+   * Entries from other branches arrived for the member: their tier rises if the chain-wide
+   * spend now reaches a higher one (it never falls before the period ends, as everywhere).
+   */
+  refreshTier(memberId: string): TierChange | null {
+    const now = this.#clock();
+    return this.#applyActivity(memberId, this.#tierState(memberId, now), now, 'spend');
   }
 
   /**
@@ -528,8 +674,8 @@ export class MembershipLedger {
       if (this.#repo.entries(memberId).some((e) => e.kind === 'opening-points' || e.kind === 'opening-stored')) {
         throw new LedgerError('OPENING_EXISTS', `Member ${memberId} already has opening balances; correct them with a recharge, a deduction or points.`);
       }
-      if (input.points > 0) this.#repo.addEntry({ memberId, kind: 'opening-points', points: input.points, refId: 'import', atMs: now }, now);
-      if (storedFen > 0) this.#repo.addEntry({ memberId, kind: 'opening-stored', storedFen, refId: 'import', atMs: now }, now);
+      if (input.points > 0) this.#addEntry({ memberId, kind: 'opening-points', points: input.points, refId: 'import', atMs: now }, now);
+      if (storedFen > 0) this.#addEntry({ memberId, kind: 'opening-stored', storedFen, refId: 'import', atMs: now }, now);
       const before = this.#tierState(memberId, now);
       const rank = Math.max(tier?.rank ?? 0, this.#qualifiedRank(memberId, now), before.rank);
       this.#repo.writeTier(memberId, tierAt(this.#tiers, rank).name, now + this.#tiers.periodMs, now);
@@ -560,6 +706,7 @@ export class MembershipLedger {
         return { memberId, orderId, duplicate: true };
       }
       this.#requireMember(memberId);
+      // Not a sale at this till: the dashboard's rollups leave it out (segments still count it).
       this.#repo.addEntry({ memberId, kind: 'spend', spendFen: amountFen, orderId, refId: 'import', atMs: paidAtMs }, now);
       return { memberId, orderId, duplicate: false };
     });
@@ -591,7 +738,7 @@ export class MembershipLedger {
         );
       }
       for (const draw of draws) {
-        this.#repo.addEntry(
+        this.#addEntry(
           { memberId: id, kind: 'points-redeem', points: -draw.points, lotEntryId: draw.lotEntryId, orderId: order, atMs: now },
           now,
         );
@@ -611,7 +758,7 @@ export class MembershipLedger {
       const recordedAt = this.#clock();
       const perMember = new Map<string, number>();
       for (const lot of this.#repo.expiredLots(expiryCutoffMs(this.#points, nowMs))) {
-        this.#repo.addEntry(
+        this.#addEntry(
           { memberId: lot.memberId, kind: 'points-expire', points: -lot.remaining, lotEntryId: lot.lotEntryId, atMs: nowMs },
           recordedAt,
         );
@@ -702,6 +849,46 @@ export class MembershipLedger {
   /** The member's ledger lines in the order they were written. */
   entries(memberId: string): LedgerEntry[] {
     return this.#repo.entries(memberId);
+  }
+
+  #addEntry(entry: Parameters<MembershipRepository['addEntry']>[0], recordedAtMs: EpochMs): number {
+    const id = this.#repo.addEntry(entry, recordedAtMs);
+    this.#rollups?.liability(entry);
+    return id;
+  }
+
+  #rollupsRequired(): RollupRepository {
+    if (!this.#rollups) throw new LedgerError('INVALID_INPUT', 'Cash sales need the store\'s rollups; open the ledger through MemberStore.');
+    return this.#rollups;
+  }
+
+  #refundNonMemberSale(sale: NonMemberSaleRow, refundId: string, amountFen: Fen, now: EpochMs): RefundResult {
+    const rollups = this.#rollupsRequired();
+    const refundedBefore = rollups.nonMemberRefundedFen(sale.order_id);
+    if (refundedBefore + amountFen > sale.amount_fen) {
+      throw new LedgerError(
+        'REFUND_EXCEEDS_PAYMENT',
+        `Refund of ${fenToYuan(amountFen)} yuan on order ${sale.order_id} exceeds what is left of the sale ` +
+          `(${fenToYuan(sale.amount_fen - refundedBefore)} of ${fenToYuan(sale.amount_fen)} yuan).`,
+      );
+    }
+    rollups.addNonMemberRefund({ refund_id: refundId, order_id: sale.order_id, amount_fen: amountFen, recorded_at_ms: now });
+    rollups.nonMemberRefundCounted(amountFen, sale.paid_at_ms, refundedBefore + amountFen === sale.amount_fen);
+    return this.#nonMemberRefundResult(sale.order_id, amountFen, false);
+  }
+
+  #nonMemberRefundResult(orderId: string, amountFen: Fen, duplicate: boolean): RefundResult {
+    return {
+      memberId: null,
+      orderId,
+      refundedYuan: fenToYuan(amountFen),
+      totalRefundedYuan: fenToYuan(this.#rollupsRequired().nonMemberRefundedFen(orderId)),
+      pointsReversed: 0,
+      pointsShortfall: 0,
+      tier: '',
+      qualifiedTier: '',
+      duplicate,
+    };
   }
 
   #createMemberForPayer(payerKey: string, channel: string, lane: string, now: EpochMs): string {
@@ -814,6 +1001,20 @@ export class MembershipLedger {
       duplicate,
     };
   }
+}
+
+const CASH = 'cash';
+
+function orderConflict(orderId: string): LedgerError {
+  return new LedgerError(
+    'ORDER_CONFLICT',
+    `Order ${orderId} was already recorded with a different payer, amount, time or lane. ` +
+      'Give each payment its own order id; a correction of a recorded payment is a refund.',
+  );
+}
+
+function nonMemberSaleResult(duplicate: boolean): CashSaleResult {
+  return { memberId: null, created: false, discountRateApplied: 1, pointsEarned: 0, tierBefore: null, tierAfter: null, duplicate, tierChange: null };
 }
 
 function paymentResult(row: PaymentRow, duplicate: boolean, tierChange: TierChange | null): PaymentResult {

@@ -149,6 +149,7 @@ export class MembershipRepository {
   readonly #openLotsEarnedAfter;
   readonly #orderLot;
   readonly #expiredLots;
+  readonly #ownOpenLots;
   readonly #lotsFromEntries;
   readonly #cachedLots;
   readonly #writeLot;
@@ -213,8 +214,15 @@ export class MembershipRepository {
       `SELECT l.* FROM points_lots l JOIN ledger_entries e ON e.id = l.lot_entry_id
        WHERE e.kind = 'points-earn' AND e.order_id = ?`,
     );
+    // Only lots earned at this store (gid IS NULL): in a chain each branch expires and
+    // reverses its own lots, so two branches never draw the same lot down twice.
     this.#expiredLots = db.prepare<[number], LotRow>(
-      `SELECT * FROM points_lots WHERE remaining > 0 AND earned_at_ms <= ? ORDER BY earned_at_ms, lot_entry_id`,
+      `SELECT l.* FROM points_lots l JOIN ledger_entries e ON e.id = l.lot_entry_id
+       WHERE l.remaining > 0 AND l.earned_at_ms <= ? AND e.gid IS NULL ORDER BY l.earned_at_ms, l.lot_entry_id`,
+    );
+    this.#ownOpenLots = db.prepare<[string], LotRow>(
+      `SELECT l.* FROM points_lots l JOIN ledger_entries e ON e.id = l.lot_entry_id
+       WHERE l.member_id = ? AND l.remaining > 0 AND e.gid IS NULL ORDER BY l.earned_at_ms, l.lot_entry_id`,
     );
     this.#lotsFromEntries = db.prepare<[string], LotRow>(
       `SELECT e.id AS lot_entry_id, e.member_id, e.at_ms AS earned_at_ms,
@@ -342,6 +350,11 @@ export class MembershipRepository {
   orderLot(orderId: string): OpenLot | undefined {
     const row = this.#orderLot.get(orderId);
     return row && toLot(row);
+  }
+
+  /** Open lots earned at this store (not at another branch of the chain), oldest first. */
+  ownOpenLots(memberId: string): OpenLot[] {
+    return this.#ownOpenLots.all(memberId).map(toLot);
   }
 
   expiredLots(earnedByMs: EpochMs): Array<OpenLot & { memberId: string }> {

@@ -42,6 +42,15 @@ export interface SegmentExportRow {
   netSpend365Fen: Fen | null;
 }
 
+/** How many members are in each lifecycle, RFM segment and tag: the owner's overview of segments. */
+export interface SegmentCounts {
+  members: number;
+  lifecycle: Record<string, number>;
+  rfm: Record<string, number>;
+  /** The most used tags, most members first. */
+  tags: Array<{ tag: string; members: number }>;
+}
+
 export interface SegmentFilter {
   lifecycle?: string;
   rfm?: string;
@@ -105,6 +114,10 @@ export class SegmentRepository {
   readonly #addTag;
   readonly #removeTag;
   readonly #missing;
+  readonly #countMembers;
+  readonly #countLifecycles;
+  readonly #countRfm;
+  readonly #countTags;
   readonly #exportPages = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
   constructor(db: SqliteDatabase) {
@@ -136,6 +149,12 @@ export class SegmentRepository {
       'INSERT INTO member_tags (member_id, tag, created_at_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     );
     this.#removeTag = db.prepare<[string, string]>('DELETE FROM member_tags WHERE member_id = ? AND tag = ?');
+    this.#countMembers = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM members');
+    this.#countLifecycles = db.prepare<[], { name: string; n: number }>('SELECT lifecycle AS name, count(*) AS n FROM member_segments GROUP BY lifecycle');
+    this.#countRfm = db.prepare<[], { name: string; n: number }>('SELECT rfm AS name, count(*) AS n FROM member_segments GROUP BY rfm');
+    this.#countTags = db.prepare<[number], { tag: string; n: number }>(
+      'SELECT tag, count(*) AS n FROM member_tags GROUP BY tag ORDER BY n DESC, tag LIMIT ?',
+    );
     this.#missing = db.prepare<[number], { id: string }>(
       'SELECT m.id FROM members m WHERE NOT EXISTS (SELECT 1 FROM member_segments s WHERE s.member_id = m.id) ORDER BY m.id LIMIT ?',
     );
@@ -184,6 +203,16 @@ export class SegmentRepository {
   /** Members with no stored segment yet (joined since the last full pass), in id order. */
   membersWithoutSegment(limit: number): string[] {
     return this.#missing.all(limit).map((r) => r.id);
+  }
+
+  counts(maxTags: number): SegmentCounts {
+    const byName = (rows: Array<{ name: string; n: number }>) => Object.fromEntries(rows.map((r) => [r.name, r.n]));
+    return {
+      members: this.#countMembers.get()?.n ?? 0,
+      lifecycle: byName(this.#countLifecycles.all()),
+      rfm: byName(this.#countRfm.all()),
+      tags: this.#countTags.all(maxTags).map((r) => ({ tag: r.tag, members: r.n })),
+    };
   }
 
   tags(memberId: string): string[] {

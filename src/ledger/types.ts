@@ -26,7 +26,7 @@ export interface TierView {
  */
 export type MemberSource = 'payment' | 'admin' | 'cli' | 'demo' | 'import';
 
-export type FaceSource = 'cli' | 'admin-upload' | 'lane-capture';
+export type FaceSource = 'cli' | 'admin-upload' | 'lane-capture' | 'chain';
 
 /** Quality measurements from the vision stage, stored as JSON and returned unchanged. */
 export type FaceQuality = Record<string, unknown>;
@@ -47,7 +47,8 @@ export interface GalleryFace {
   descriptor: Float32Array;
 }
 
-export type ConsentKind = 'face';
+/** face: this store may recognize the member's face; chain-face: every branch of the chain may (sent only encrypted with the chain face key). */
+export type ConsentKind = 'face' | 'chain-face';
 
 export type ConsentMethod = 'written' | 'verbal-at-till' | 'app' | 'signage';
 

@@ -20,6 +20,26 @@ export interface TillEventBase {
   at: string;
 }
 
+/** What a counter prompt is about; the names are a public contract. */
+export const PROMPT_KINDS = ['birthday', 'dormant-welcome', 'near-tier', 'points-expiring', 'recharge-offer', 'coupon-available', 'referral', 'check-in'] as const;
+export type PromptKind = (typeof PROMPT_KINDS)[number];
+
+/**
+ * Something the cashier can say or do for the member now, from a campaign rule: never private
+ * data (no birth date, no phone). A prompt fires once per visit.
+ */
+export interface TillPrompt {
+  kind: PromptKind;
+  /** What the cashier says aloud, zh-CN, e.g. "73天未到店，送您¥10回归券". */
+  message: string;
+  /** The same in English, for the till's language switch. */
+  messageEn: string;
+  /** A coupon of the member's the cashier can apply to the order with one tap. */
+  couponId?: string;
+  /** The money the prompt is about, in fen: a coupon's amount off, the spend to the next tier, a recharge. */
+  amountFen?: number;
+}
+
 export interface MemberRecognized extends TillEventBase {
   memberId: string;
   name: string;
@@ -31,6 +51,8 @@ export interface MemberRecognized extends TillEventBase {
   confidence: number;
   /** URL of the member's enrolled thumbnail, when there is one. */
   thumbnailUrl?: string;
+  /** Campaign prompts for this visit; empty when there are none or they were already shown this visit. */
+  prompts: TillPrompt[];
 }
 
 export interface FaceUnknown extends TillEventBase {
@@ -71,6 +93,8 @@ export interface ScanClassified extends TillEventBase {
   balance?: number;
   /** For a rejected scan: what the cashier should do. */
   message?: string;
+  /** For a member: campaign prompts for this visit (see MemberRecognized). */
+  prompts?: TillPrompt[];
 }
 
 /** A first-time payer became a member (支付即会员), or a member's face was enrolled. */
@@ -94,6 +118,10 @@ export interface PaymentLinked extends TillEventBase {
   balance: number;
   /** How the face at the scanner relates to the payer. */
   face: 'confirmed' | 'consent-requested' | 'enrolled' | 'no-link' | 'conflict';
+  /** The coupon this payment used, when it used one. */
+  coupon?: { couponId: string; title: string; discountYuan: number };
+  /** What the payment earned from campaigns: a join gift, 满X送券, a referral reward, a recharge offer. */
+  prompts: TillPrompt[];
 }
 
 export interface TierChanged extends TillEventBase {

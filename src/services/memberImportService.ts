@@ -14,7 +14,7 @@ export interface ImportOutcome {
 
 export interface MemberImportDeps {
   store: Pick<MemberStore, 'inTransaction' | 'members' | 'imports' | 'membership' | 'audit'>;
-  members: Pick<MemberService, 'createMember'>;
+  members: Pick<MemberService, 'createMember' | 'setMarketingPreferences'>;
   segments: Pick<SegmentService, 'recompute'>;
   log: Logger;
   /** Rows written per transaction (one fsync each); a rejected row is undone alone. */
@@ -62,6 +62,8 @@ export class MemberImportService {
         const member = members.createMember({ name: row.name, phone: row.phone, actor, source: 'import' });
         store.imports.markImported(member.id, this.#clock());
         store.membership.recordOpeningBalances({ memberId: member.id, points: row.points, storedYuan: row.storedValueYuan, tier: row.tier, actor });
+        // The file is the shop's word that the member gave it for greetings (see the README).
+        if (row.birthdayMonthDay !== null) members.setMarketingPreferences(member.id, { birthday: { monthDay: row.birthdayMonthDay } }, actor);
         segments.recompute(member.id);
       });
       if (failure) rejected.push({ line: row.line, ...failure });

@@ -1,4 +1,16 @@
-import type { AppliedCoupon, DeductInput, MemberStore, PaymentResult, RechargeInput, RecordPaymentInput, RecordRefundInput, TierChange } from '../ledger/index.js';
+import type {
+  AppliedCoupon,
+  CashSaleResult,
+  DeductInput,
+  DeductResult,
+  MemberStore,
+  PaymentResult,
+  RechargeInput,
+  RecordCashSaleInput,
+  RecordPaymentInput,
+  RecordRefundInput,
+  TierChange,
+} from '../ledger/index.js';
 import type { TillNotifier } from '../push/tillNotifier.js';
 import type { MemberService, MemberView } from './memberService.js';
 import type { SegmentService } from './segmentService.js';
@@ -12,11 +24,13 @@ import type { SegmentService } from './segmentService.js';
 export class MembershipService {
   constructor(
     private readonly deps: {
-      store: Pick<MemberStore, 'writeInGroup' | 'membership' | 'audit' | 'coupons'>;
+      store: Pick<MemberStore, 'writeInGroup' | 'inTransaction' | 'membership' | 'audit' | 'coupons' | 'rollups'>;
       members: Pick<MemberService, 'view'>;
       till: TillNotifier;
       /** Recomputes the member's lifecycle and RFM segment after each ledger write. */
       segments: Pick<SegmentService, 'recompute'>;
+      /** In a chain, stored value is spent only with HQ's authorization (see ChainSync). */
+      spending?: { deduct(input: DeductInput): Promise<DeductResult> };
     },
   ) {}
 
@@ -39,6 +53,21 @@ export class MembershipService {
     return { result, view, coupon };
   }
 
+  /** A cash sale: a payment of the member the lane named, or a sale without a member. */
+  async recordCashSale(input: RecordCashSaleInput): Promise<{ result: CashSaleResult; view: MemberView | undefined }> {
+    const { store } = this.deps;
+    const result = await this.write(() => store.membership.recordCashSale(input));
+    const view = result.memberId === null ? undefined : this.deps.members.view(result.memberId);
+    this.tellTierChange(result.tierChange, input.lane);
+    return { result, view };
+  }
+
+  /** The payer was the face at the scanner (confirmed, linked, or a cash customer named by face): the dashboard counts it. */
+  countFaceLinkedPayment(lane: string, atMs: number): void {
+    const { store } = this.deps;
+    store.inTransaction(() => store.rollups.faceLinkedPayment(lane, atMs));
+  }
+
   async recordRefund(input: RecordRefundInput) {
     const { store } = this.deps;
     return this.write(() => store.membership.recordRefund(input));
@@ -52,8 +81,9 @@ export class MembershipService {
     return result;
   }
 
-  async deduct(input: DeductInput) {
-    const { store } = this.deps;
+  async deduct(input: DeductInput): Promise<DeductResult> {
+    const { store, spending } = this.deps;
+    if (spending) return spending.deduct(input);
     return this.write(() => store.membership.deduct(input));
   }
 
@@ -86,10 +116,11 @@ export class MembershipService {
   }
 
   /** One ledger write in the next group commit, the member's segment recomputed in the same commit. */
-  private write<T>(change: () => T, memberOf: (result: T) => string = (r) => (r as { memberId: string }).memberId): Promise<T> {
+  private write<T>(change: () => T, memberOf: (result: T) => string | null = (r) => (r as { memberId: string | null }).memberId): Promise<T> {
     return this.deps.store.writeInGroup(() => {
       const result = change();
-      this.deps.segments.recompute(memberOf(result));
+      const memberId = memberOf(result);
+      if (memberId !== null) this.deps.segments.recompute(memberId);
       return result;
     });
   }

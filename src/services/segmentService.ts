@@ -2,18 +2,23 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { SegmentSettings } from '../config/settingsSchema.js';
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { FactWindows, MemberStore, SegmentExportRow, SegmentFilter, StoredSegment } from '../ledger/index.js';
+import type { FactWindows, MemberStore, SegmentCounts, SegmentExportRow, SegmentFilter, StoredSegment } from '../ledger/index.js';
 import {
   classify,
   DAY_MS,
+  LIFECYCLES,
   LOYAL_WINDOW_DAYS,
   medianThresholds,
+  RFM_SEGMENTS,
   RFM_WINDOW_DAYS,
   type Lifecycle,
   type PurchaseFacts,
   type RfmSegment,
   type RfmThresholds,
 } from '../operations/segments.js';
+
+/** Tags the segment overview counts: the owner picks from the most used ones. */
+const TAGS_COUNTED = 50;
 
 /** What `GET /api/members/:id` shows as `segment`. */
 export interface MemberSegmentView {
@@ -129,6 +134,20 @@ export class SegmentService {
       for (const id of missing) this.recompute(id);
       return missing.length;
     });
+  }
+
+  /**
+   * Members per lifecycle and RFM segment (every one, each in exactly one of each: members
+   * who joined since the last full pass are computed first) and per tag, the most used first.
+   */
+  counts(): SegmentCounts {
+    this.fillMissing();
+    const counts = this.deps.store.segments.counts(TAGS_COUNTED);
+    return {
+      ...counts,
+      lifecycle: Object.fromEntries(LIFECYCLES.map((l) => [l, counts.lifecycle[l] ?? 0])),
+      rfm: Object.fromEntries(RFM_SEGMENTS.map((r) => [r, counts.rfm[r] ?? 0])),
+    };
   }
 
   /** Adds a tag; `added` is false when the member had it already. */

@@ -5,14 +5,17 @@ import { PeriodicTask } from '../core/periodicTask.js';
 const EVERY_MS = 1000;
 
 /**
- * Every second: scans whose face window closed are settled, and consent requests nobody answered
- * are dropped together with the face they hold (a non-member's embedding must not linger).
+ * Every second: scans whose face window closed are settled, consent requests nobody answered
+ * are dropped together with the face they hold (a non-member's embedding must not linger),
+ * coupons held and member QRs noted on a lane past their window are dropped, and visits that
+ * ended are forgotten.
  */
 export class HousekeepingStage extends PeriodicTask {
   constructor(
     private readonly deps: {
       lanes: () => Iterable<{ resolveDueScans(nowMs: number): void }>;
-      checkout: { expireConsentRequests(): number };
+      checkout: { expireConsentRequests(): number; expireHolds(): void };
+      campaigns: { forgetEndedVisits(): number };
       log: Logger;
     },
   ) {
@@ -23,5 +26,7 @@ export class HousekeepingStage extends PeriodicTask {
     const now = Date.now();
     for (const lane of this.deps.lanes()) lane.resolveDueScans(now);
     this.deps.checkout.expireConsentRequests();
+    this.deps.checkout.expireHolds();
+    this.deps.campaigns.forgetEndedVisits();
   }
 }

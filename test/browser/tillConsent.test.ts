@@ -131,6 +131,8 @@ describe('till page: payment, new member and face consent in Chromium', () => {
     expect(paid.body).toMatchObject({ memberId, face: 'confirmed', tier: '黄金' });
     await page.getByTestId('tier-upgrade').waitFor({ state: 'visible', timeout: 10_000 });
     expect(await text('tier-upgrade')).toBe('升级为 黄金');
+    // The "再消费¥…升黄金" prompt of the greeting is stale once the payment reached 黄金.
+    expect(await page.locator('[data-testid="prompt"][data-kind="near-tier"]').count()).toBe(0);
     expect(await text('popup-tier')).toBe('黄金');
     expect(await text('popup-discount')).toBe('9折');
     expect(await text('payment-amount')).toBe('本单 ¥60.00');

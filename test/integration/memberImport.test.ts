@@ -100,6 +100,9 @@ describe('memberlens import members and purchases', () => {
     ]);
     expect(store.membership.memberSummary(wang.id)).toMatchObject({ tier: { name: '黄金' }, points: 1200, balanceYuan: 350 });
     expect(store.membership.recomputeBalances(wang.id).cacheWasCorrect).toBe(true);
+    // Only month and day of a birthday are kept, with the import as the member's agreement.
+    expect(store.campaigns.preferences(wang.id)?.birthday).toMatchObject({ monthDay: '03-14' });
+    expect(store.campaigns.preferences(store.members.byPhone('13900139000')!.id)?.birthday).toBeNull();
     const chen = store.members.byPhone('13700137000')!;
     expect(store.membership.memberSummary(chen.id)).toMatchObject({ tier: { name: '普通' }, points: 80, balanceYuan: 12.5 });
     // Members created by the import say so in the processing log (the dashboard counts them by it).

@@ -98,6 +98,7 @@ function recognized(lane: string, eventId: string): MemberRecognized {
     name: 'Li Wei',
     tier: { name: 'Gold', discountRate: 0.9 },
     points: 1280,
+    prompts: [],
     balance: 356.5,
     confidence: 0.93,
     thumbnailUrl: '/api/members/m-42/thumbnail',

@@ -85,6 +85,8 @@ describe('hostile request bodies on every write route', () => {
     },
     'DELETE /api/members/:id/faces/:faceId': { path: () => `/api/members/${memberId}/faces/f_nobody`, body: () => ({}), freeText: [] },
     'DELETE /api/members/:id/consent': { path: () => '/api/members/m_nobody/consent', body: () => ({}), freeText: [] },
+    // A store that runs alone refuses chain consent (409), after the body was checked.
+    'POST /api/members/:id/chain-consent': { path: () => `/api/members/${memberId}/chain-consent`, body: () => ({ method: 'written', staff: 'lin', lane: 'lane1' }), freeText: ['staff', 'lane'] },
     'POST /api/lanes/:lane/frames': { path: () => '/api/lanes/lane1/frames', body: () => ({}), freeText: [] },
     'POST /api/lanes/:lane/scans': { path: () => '/api/lanes/lane1/scans', body: () => ({ code: '13800000000' }), freeText: [] },
     'POST /api/payments': { path: () => '/api/payments', body: () => paymentBody(next('o')), freeText: ['lane', 'appId', 'payerId'] },
@@ -105,6 +107,13 @@ describe('hostile request bodies on every write route', () => {
     },
     'POST /api/members/:id/tags': { path: () => `/api/members/${memberId}/tags`, body: () => ({ tag: 'VIP' }), freeText: ['tag'] },
     'DELETE /api/members/:id/tags/:tag': { path: () => `/api/members/${memberId}/tags/VIP`, body: () => ({}), freeText: [] },
+    'POST /api/lanes/:lane/coupons': { path: () => '/api/lanes/lane1/coupons', body: () => ({ couponId: 'cp_nobody' }), freeText: [] },
+    // Messaging is off in this service: a valid body ends in 409 messaging-off, after the body was checked.
+    'POST /api/messages/campaigns': {
+      path: () => '/api/messages/campaigns',
+      body: () => ({ campaignId: next('c'), segment: { tag: 'VIP' }, template: 'SMS_1', text: '{name}，本周会员日' }),
+      freeText: ['text', 'segment.tag'],
+    },
     'POST /api/coupons/batches': {
       path: () => '/api/coupons/batches',
       body: () => ({ batchId: next('b'), segment: { tag: 'VIP' }, coupon: { title: '周末券', amountOffYuan: 5, minSpendYuan: 20, validDays: 3 } }),

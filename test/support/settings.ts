@@ -5,8 +5,8 @@ import type { OpenMemberStoreOptions } from '../../src/ledger/index.js';
 export const defaultSettings: Settings = settingsSchema.parse({});
 
 /** What `MemberStore.open` takes from settings, picked as the service's openMemberStore does. */
-export function storeSettings(settings: Settings = defaultSettings): Pick<OpenMemberStoreOptions, 'membership' | 'maxWritesPerCommit'> {
-  return { membership: settings.membership, maxWritesPerCommit: settings.storage.maxWritesPerCommit };
+export function storeSettings(settings: Settings = defaultSettings): Pick<OpenMemberStoreOptions, 'membership' | 'maxWritesPerCommit' | 'timeZone'> {
+  return { membership: settings.membership, maxWritesPerCommit: settings.storage.maxWritesPerCommit, timeZone: settings.analytics.timeZone };
 }
 
 /** The tier ladder the ledger tests reason about: 普通, 黄金 from ¥2,000, 钻石 from ¥10,000 spent in the window. */

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import { Checkout, type CheckoutLane, type CheckoutLookups, type CheckoutOptions, type ConsentPolicy } from '../../src/fusion/checkout.js';
-import type { FusionDecision, FusionPayment, FusionScan } from '../../src/fusion/fusionTypes.js';
+import type { CashCustomer, FusionDecision, FusionPayment, FusionScan } from '../../src/fusion/fusionTypes.js';
 import { issueMemberQr, verifyMemberQr } from '../../src/fusion/memberQrCode.js';
 import type { PaymentProvider } from '../../src/fusion/paymentProvider.js';
 import type { FaceRecord, Member, PaymentResult } from '../../src/ledger/index.js';
@@ -18,6 +18,8 @@ const TTL_MS = 30_000;
 const MIN_FRAMES = 3;
 const SECRET = Buffer.alloc(32, 7);
 const SILVER = { name: 'Silver', discountRate: 0.95 };
+const CHECK_IN = { kind: 'check-in' as const, message: '签到成功', messageEn: 'Checked in' };
+const JOIN_GIFT = { kind: 'coupon-available' as const, message: '新会员礼：送您¥5新会员礼券，下次可用', messageEn: 'Welcome gift: a ¥5 off coupon for the next visit' };
 
 const PAYER: MemberView = { memberId: 'm_payer', name: 'Li Na', tier: SILVER, points: 120, balance: 50 };
 const FACE_OWNER: MemberView = { memberId: 'm_face', name: 'Wang Wei', tier: SILVER, points: 8, balance: 0 };
@@ -60,7 +62,9 @@ class FakeLane implements CheckoutLane {
       this.payments.push(payment);
       return this.decision;
     },
+    identifyCashCustomer: (_atMs: number): CashCustomer => this.cashCustomer,
   };
+  cashCustomer: CashCustomer = { kind: 'none', reason: 'no-face' };
   readonly tracker = {
     enrollCaptureOf: (trackId: string) => {
       this.captureAsked.push(trackId);
@@ -112,7 +116,14 @@ function harness(o: HarnessOptions = {}) {
   const membership = {
     recordPayment: vi.fn(async (_input: Parameters<MembershipService["recordPayment"]>[0]) => ({ result, view: PAYER, coupon: null })),
     flagForReview: vi.fn((_input: Parameters<MembershipService['flagForReview']>[0]) => undefined),
-  } satisfies Pick<MembershipService, 'recordPayment' | 'flagForReview'>;
+    recordCashSale: vi.fn(async (input: Parameters<MembershipService['recordCashSale']>[0]) => ({
+      result: input.memberId === undefined
+        ? { memberId: null, created: false as const, discountRateApplied: 1 as const, pointsEarned: 0 as const, tierBefore: null, tierAfter: null, duplicate: false, tierChange: null }
+        : { ...result, memberId: input.memberId },
+      view: input.memberId === undefined ? undefined : PAYER,
+    })),
+    countFaceLinkedPayment: vi.fn((_lane: string, _atMs: number) => undefined),
+  } satisfies Pick<MembershipService, 'recordPayment' | 'flagForReview' | 'recordCashSale' | 'countFaceLinkedPayment'>;
 
   const payerFace: FaceRecord = { id: 'f_old', memberId: PAYER.memberId, source: 'cli', quality: null, detectionScore: null, createdAtMs: T0 };
   const store: CheckoutLookups = {
@@ -122,6 +133,7 @@ function harness(o: HarnessOptions = {}) {
       lookupPayer: (channel, appId, payerId) =>
         channel === 'wechat' && appId === PAYER_REF.appId && payerId === PAYER_REF.payerId ? PAYER.memberId : undefined,
     },
+    coupons: { get: () => undefined },
   };
   const provider: PaymentProvider = {
     name: 'fake',
@@ -132,11 +144,15 @@ function harness(o: HarnessOptions = {}) {
     consentRequestTtlMs: TTL_MS,
     memberQrSecret: SECRET,
     minFramesSeen: MIN_FRAMES,
+    holdWindowMs: 120_000,
   };
+  // Campaign rules have tests of their own; here the checkout only passes their prompts on.
+  const campaigns = { atCounter: vi.fn((_m: string, _l: string, _via: string) => [CHECK_IN]), afterPayment: vi.fn(() => [JOIN_GIFT]) };
   const checkout = new Checkout({
     store,
     members,
     membership,
+    campaigns,
     provider,
     lanes: (id) => (id === LANE || id === OTHER_LANE ? lane : undefined),
     till,
@@ -151,6 +167,7 @@ function harness(o: HarnessOptions = {}) {
     till,
     members,
     membership,
+    campaigns,
     provider,
     enrolledDescriptors,
     advance: (ms: number) => {
@@ -212,7 +229,7 @@ describe('Checkout payment: fusion decisions', () => {
     // Fusion judges the payment at the service's clock, told who paid and whether they are new.
     expect(h.lane.payments).toEqual([{ orderId: 'o1', atMs: T0, memberId: PAYER.memberId, memberWasCreated: true, memberHasFace: false }]);
     expect(h.till.of('payment:linked')).toEqual([
-      { orderId: 'o1', memberId: PAYER.memberId, name: PAYER.name, tier: SILVER, amount: 88.5, pointsEarned: 12, points: PAYER.points, balance: PAYER.balance, face: 'confirmed' },
+      { orderId: 'o1', memberId: PAYER.memberId, name: PAYER.name, tier: SILVER, amount: 88.5, pointsEarned: 12, points: PAYER.points, balance: PAYER.balance, face: 'confirmed', prompts: [JOIN_GIFT] },
     ]);
     // No enrollment-grade capture of the track: nothing to keep from this visit.
     expect(h.lane.captureAsked).toEqual(['track-1']);
@@ -512,7 +529,7 @@ describe('Checkout scan', () => {
     const code = issueMemberQr(PAYER.memberId, { secret: SECRET, ttlMs: 60_000, nowMs: T0 });
     const event = await h.checkout.scan(LANE, code, T0 + 1000);
 
-    const expected = { kind: 'member-qr', memberId: PAYER.memberId, name: PAYER.name, tier: SILVER, points: PAYER.points, balance: PAYER.balance };
+    const expected = { kind: 'member-qr', memberId: PAYER.memberId, name: PAYER.name, tier: SILVER, points: PAYER.points, balance: PAYER.balance, prompts: [CHECK_IN] };
     expect(event).toEqual(expected);
     expect(h.till.sent).toEqual([{ lane: LANE, event: 'scan:classified', body: expected }]);
     expect(h.lane.scans).toEqual([{ atMs: T0 + 1000, classification: { kind: 'member-qr', memberId: PAYER.memberId } }]);
@@ -535,7 +552,8 @@ describe('Checkout scan', () => {
     const h = harness();
     const event = await h.checkout.scan(LANE, '+86 138-1234-5678', T0);
 
-    expect(event).toEqual({ kind: 'phone', memberId: PHONE_VIEW.memberId, name: PHONE_VIEW.name, tier: SILVER, points: PHONE_VIEW.points, balance: PHONE_VIEW.balance });
+    expect(event).toEqual({ kind: 'phone', memberId: PHONE_VIEW.memberId, name: PHONE_VIEW.name, tier: SILVER, points: PHONE_VIEW.points, balance: PHONE_VIEW.balance, prompts: [CHECK_IN] });
+    expect(h.campaigns.atCounter).toHaveBeenCalledWith(PHONE_VIEW.memberId, LANE, 'phone');
     expect(JSON.stringify(h.till.sent)).not.toContain('13812345678');
     expect(h.till.of('scan:classified')).toHaveLength(1);
   });
@@ -552,7 +570,7 @@ describe('Checkout scan', () => {
     const event = await h.checkout.scan(LANE, WECHAT_CODE, T0);
 
     expect(h.provider.payerOfAuthCode).toHaveBeenCalledWith('wechat', WECHAT_CODE);
-    expect(event).toEqual({ kind: 'payment', channel: 'wechat', memberId: PAYER.memberId, name: PAYER.name, tier: SILVER, points: PAYER.points, balance: PAYER.balance });
+    expect(event).toEqual({ kind: 'payment', channel: 'wechat', memberId: PAYER.memberId, name: PAYER.name, tier: SILVER, points: PAYER.points, balance: PAYER.balance, prompts: [CHECK_IN] });
     expect(h.lane.scans).toEqual([{ atMs: T0, classification: { kind: 'payment', channel: 'wechat' } }]);
     expect(JSON.stringify(h.till.sent)).not.toContain(WECHAT_CODE);
     expect(JSON.stringify(h.lane.scans)).not.toContain(WECHAT_CODE);

@@ -422,3 +422,44 @@ describe('LaneFusion over the real lane tracker', () => {
     expect(copy[0]).toBe(99); // the caller's copy is the caller's to wipe
   });
 });
+
+describe('LaneFusion.identifyCashCustomer', () => {
+  const PAY_AT_MS = 20_000;
+
+  it('credits the member whose QR was scanned for this sale, once', () => {
+    const fusion = newFusion(new ScriptedLane());
+    fusion.onScan({ atMs: PAY_AT_MS - 3000, classification: { kind: 'member-qr', memberId: 'm_amy' } });
+    expect(fusion.identifyCashCustomer(PAY_AT_MS)).toEqual({ kind: 'member', memberId: 'm_amy', via: 'member-qr' });
+    // The scan paid one sale; the next cash sale has nobody.
+    expect(fusion.identifyCashCustomer(PAY_AT_MS + 1000)).toEqual({ kind: 'none', reason: 'no-face' });
+  });
+
+  it('forgets a member QR scanned longer ago than the payment window', () => {
+    const fusion = newFusion(new ScriptedLane());
+    fusion.onScan({ atMs: 1000, classification: { kind: 'member-qr', memberId: 'm_amy' } });
+    expect(fusion.identifyCashCustomer(1000 + checkout.paymentWindowMs + 1)).toEqual({ kind: 'none', reason: 'no-face' });
+  });
+
+  it('credits the one face at the counter when it is named, never an unnamed one', () => {
+    const named = new ScriptedLane().add({ id: 't1', box: square(400, 400, 200), fromMs: PAY_AT_MS - 2000, toMs: PAY_AT_MS, memberId: 'm_raj' });
+    expect(newFusion(named).identifyCashCustomer(PAY_AT_MS)).toEqual({ kind: 'member', memberId: 'm_raj', via: 'face', trackId: 't1' });
+    const stranger = new ScriptedLane().add({ id: 't2', box: square(400, 400, 200), fromMs: PAY_AT_MS - 2000, toMs: PAY_AT_MS });
+    expect(newFusion(stranger).identifyCashCustomer(PAY_AT_MS)).toEqual({ kind: 'none', reason: 'unknown-face' });
+  });
+
+  it('credits nobody when two faces of like size stand there, and the near one when it dominates', () => {
+    const two = new ScriptedLane()
+      .add({ id: 'a', box: square(100, 400, 200), fromMs: PAY_AT_MS - 2000, toMs: PAY_AT_MS, memberId: 'm_raj' })
+      .add({ id: 'b', box: square(600, 400, 190), fromMs: PAY_AT_MS - 2000, toMs: PAY_AT_MS, memberId: 'm_amy' });
+    expect(newFusion(two).identifyCashCustomer(PAY_AT_MS)).toEqual({ kind: 'none', reason: 'ambiguous' });
+    const near = new ScriptedLane()
+      .add({ id: 'a', box: square(300, 300, 400), fromMs: PAY_AT_MS - 2000, toMs: PAY_AT_MS, memberId: 'm_raj' })
+      .add({ id: 'b', box: square(800, 100, 100), fromMs: PAY_AT_MS - 2000, toMs: PAY_AT_MS, memberId: 'm_amy' });
+    expect(newFusion(near).identifyCashCustomer(PAY_AT_MS)).toMatchObject({ kind: 'member', memberId: 'm_raj', via: 'face' });
+  });
+
+  it('credits nobody for a face that left the counter before the sale', () => {
+    const gone = new ScriptedLane().add({ id: 't1', box: square(400, 400, 200), fromMs: 1000, toMs: 3000, memberId: 'm_raj' });
+    expect(newFusion(gone).identifyCashCustomer(PAY_AT_MS)).toEqual({ kind: 'none', reason: 'no-face' });
+  });
+});

@@ -105,7 +105,7 @@ CREATE TABLE outbound_messages (
   campaign_id        TEXT NOT NULL,
   member_id          TEXT NOT NULL,
   template           TEXT NOT NULL,
-  status             TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'opted-out')),
+  status             TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'opted-out', 'no-phone')),
   attempts           INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
   next_attempt_at_ms INTEGER,
   last_error         TEXT,

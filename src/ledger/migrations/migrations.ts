@@ -6,6 +6,8 @@ import { auditByAction } from './005_audit_by_action.js';
 import { memberSegments } from './006_member_segments.js';
 import { couponsCampaigns } from './007_coupons_campaigns.js';
 import { importsAndOutboundMessages } from './008_imports_and_outbound_messages.js';
+import { analyticsRollups } from './009_analytics_rollups.js';
+import { chainOutbox } from './010_chain_outbox.js';
 import type { Migration } from './migration.js';
 
 /** Every schema step in order; append only, never edit a step that has shipped. */
@@ -18,4 +20,6 @@ export const migrations: readonly Migration[] = [
   memberSegments,
   couponsCampaigns,
   importsAndOutboundMessages,
+  analyticsRollups,
+  chainOutbox,
 ];

@@ -1,7 +1,31 @@
 import type { Consent, ConsentMethod, FaceRecord, Member } from '../../ledger/types.js';
+import type { DetailsView, OverviewView, PeriodFigures, SeriesView } from '../../services/analyticsView.js';
 import type { OperatingPointView } from '../../services/operatingPointView.js';
 
-export type { OperatingPointView };
+export type { DetailsView, OperatingPointView, OverviewView, PeriodFigures, SeriesView };
+
+/** A period of store-local dates, `to` exclusive. */
+export interface Period {
+  from: string;
+  to: string;
+}
+
+/** A coupon as `POST /api/coupons/batches` takes it: yuan and days. */
+export interface CouponTerms {
+  title: string;
+  amountOffYuan: number;
+  minSpendYuan: number;
+  validDays: number;
+}
+
+/** `POST /api/coupons/batches`. */
+export interface CouponBatchAnswer {
+  batchId: string;
+  issued: number;
+  skipped: number;
+  optedOut: number;
+  duplicate: boolean;
+}
 
 export type { ConsentMethod, FaceRecord, Member };
 
@@ -106,6 +130,53 @@ export class ApiError extends Error {
   }
 }
 
+/** A segment filter as the member list, coupon batches and messages take it; absent = any. */
+export interface SegmentFilter {
+  lifecycle?: string;
+  rfm?: string;
+  tag?: string;
+}
+
+/** `GET /api/segments`: members per lifecycle, RFM segment and (most used) tag. */
+export interface SegmentCounts {
+  members: number;
+  lifecycle: Record<string, number>;
+  rfm: Record<string, number>;
+  tags: Array<{ tag: string; members: number }>;
+}
+
+/** A coupon as a batch issues it (`POST /api/coupons/batches`). */
+export interface CouponTerms {
+  title: string;
+  amountOffYuan: number;
+  minSpendYuan: number;
+  validDays: number;
+}
+
+/** `POST /api/coupons/batches`' answer. */
+export interface CouponBatchAnswer {
+  batchId: string;
+  issued: number;
+  skipped: number;
+  optedOut: number;
+  duplicate: boolean;
+}
+
+/** `POST /api/messages/campaigns` and `GET /api/messages/campaigns/:id`: delivery counts per status. */
+export interface CampaignAnswer {
+  campaignId: string;
+  counts: Record<'pending' | 'sent' | 'failed' | 'opted-out' | 'no-phone', number>;
+  duplicate?: boolean;
+}
+
+/** `GET /api/campaigns/rules`: the rules in force, as a tree of plain values the editor walks. */
+export interface CampaignRulesView {
+  rules: Record<string, Record<string, unknown>>;
+  source: 'settings' | 'saved';
+  updatedAt: string | null;
+  updatedBy: string | null;
+}
+
 /** Network failures, where there is no service answer to show. */
 export class NetworkError extends Error {}
 
@@ -159,6 +230,38 @@ export class AdminApi {
     return this.call('DELETE', `/api/members/${encodeURIComponent(memberId)}/consent`);
   }
 
+  segmentCounts(): Promise<SegmentCounts> {
+    return this.call('GET', '/api/segments');
+  }
+
+  /** The first `limit` members of a segment, newest first. */
+  async membersOf(filter: SegmentFilter, limit: number): Promise<Member[]> {
+    const params = new URLSearchParams({ limit: String(limit) });
+    for (const [key, value] of Object.entries(filter)) if (value) params.set(key, value);
+    const answer = await this.call<{ members: Member[] }>('GET', `/api/members?${params}`);
+    return answer.members;
+  }
+
+  issueCouponBatch(batchId: string, segment: SegmentFilter, coupon: CouponTerms): Promise<CouponBatchAnswer> {
+    return this.call('POST', '/api/coupons/batches', jsonBody({ batchId, segment, coupon }));
+  }
+
+  sendMessage(campaignId: string, segment: SegmentFilter, template: string, text: string): Promise<CampaignAnswer> {
+    return this.call('POST', '/api/messages/campaigns', jsonBody({ campaignId, segment, template, text }));
+  }
+
+  messageCampaign(campaignId: string): Promise<CampaignAnswer> {
+    return this.call('GET', `/api/messages/campaigns/${encodeURIComponent(campaignId)}?limit=1`);
+  }
+
+  campaignRules(): Promise<CampaignRulesView> {
+    return this.call('GET', '/api/campaigns/rules');
+  }
+
+  saveCampaignRules(rules: CampaignRulesView['rules']): Promise<CampaignRulesView> {
+    return this.call('PUT', '/api/campaigns/rules', jsonBody(rules));
+  }
+
   async reviews(): Promise<Review[]> {
     const answer = await this.call<{ reviews: Review[] }>('GET', '/api/reviews');
     return answer.reviews;
@@ -180,6 +283,29 @@ export class AdminApi {
 
   operatingPoint(): Promise<OperatingPointView> {
     return this.call('GET', '/api/recognition/operating-point');
+  }
+
+  overview(period: Period): Promise<OverviewView> {
+    return this.call('GET', `/api/analytics/overview?${new URLSearchParams({ ...period })}`);
+  }
+
+  series(period: Period): Promise<SeriesView> {
+    return this.call('GET', `/api/analytics/series?${new URLSearchParams({ ...period })}`);
+  }
+
+  details(period: Period): Promise<DetailsView> {
+    return this.call('GET', `/api/analytics/details?${new URLSearchParams({ ...period })}`);
+  }
+
+  /** The first `limit` members of an RFM segment. */
+  async membersOfSegment(rfm: string, limit: number): Promise<Member[]> {
+    const answer = await this.call<{ members: Member[] }>('GET', `/api/members?${new URLSearchParams({ rfm, limit: String(limit) })}`);
+    return answer.members;
+  }
+
+  /** One coupon to every member of the segment (who has not opted out of marketing), once per batch id. */
+  couponBatch(batchId: string, rfm: string, coupon: CouponTerms): Promise<CouponBatchAnswer> {
+    return this.call('POST', '/api/coupons/batches', jsonBody({ batchId, segment: { rfm }, coupon }));
   }
 
   async lanes(): Promise<LaneView[]> {

@@ -1,11 +1,13 @@
 import { byTestId, h } from '../shared/dom.js';
 import { installLanguageSwitch, onLanguageChange, t } from '../shared/i18n.js';
 import { AdminApi, type Member } from './adminApi.js';
+import { CampaignRulesPanel } from './campaignRulesPanel.js';
 import { Feedback } from './feedback.js';
 import { LanesPanel } from './lanesPanel.js';
 import { MemberDetailPanel } from './memberDetail.js';
 import { OperatingPointPanel } from './operatingPointPanel.js';
 import { ReviewsPanel } from './reviewsPanel.js';
+import { SegmentsPanel } from './segmentsPanel.js';
 
 // sessionStorage, not localStorage: the admin token should not outlive the browser tab on a shared PC.
 const TOKEN_KEY = 'memberlens.admin.token';
@@ -31,6 +33,8 @@ const detail = new MemberDetailPanel(currentApi, feedback, () => void loadMember
 const lanes = new LanesPanel((list) => detail.setLanes(list));
 const reviews = new ReviewsPanel(currentApi, feedback, (memberId) => void openMember(memberId));
 const recognition = new OperatingPointPanel(currentApi, feedback);
+const segments = new SegmentsPanel(currentApi, feedback, (memberId) => void openMember(memberId));
+const rules = new CampaignRulesPanel(currentApi, feedback);
 
 function currentApi(): AdminApi {
   if (!api) throw new Error('Not signed in.');
@@ -53,7 +57,7 @@ async function signIn(token: string): Promise<void> {
     lanes.show(laneList);
     clearInterval(lanesTimer);
     lanesTimer = setInterval(() => void refreshLanes(), LANES_REFRESH_MS);
-    await Promise.all([loadMembers(), reviews.refresh(), recognition.refresh()]);
+    await Promise.all([loadMembers(), reviews.refresh(), recognition.refresh(), segments.refresh(), rules.refresh()]);
   } catch (err) {
     showLogin();
     feedback.error(err);
@@ -67,6 +71,8 @@ function signOut(): void {
   detail.clear();
   reviews.clear();
   recognition.clear();
+  segments.clear();
+  rules.clear();
   memberList.replaceChildren();
   showLogin();
   feedback.clear();
@@ -184,6 +190,8 @@ onLanguageChange(() => {
   lanes.render();
   reviews.render();
   recognition.render();
+  segments.render();
+  rules.render();
 });
 
 const stored = sessionStorage.getItem(TOKEN_KEY);

@@ -12,7 +12,7 @@ export abstract class RefreshedPanel<T> {
 
   protected constructor(
     refreshButtonTestId: string,
-    private readonly feedback: Feedback,
+    protected readonly feedback: Feedback,
   ) {
     this.refreshButton = byTestId<HTMLButtonElement>(refreshButtonTestId);
     this.refreshButton.addEventListener('click', () => void this.refresh());

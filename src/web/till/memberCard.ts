@@ -1,6 +1,7 @@
-import type { TierView } from '../../push/tillEvents.js';
+import type { TierView, TillPrompt } from '../../push/tillEvents.js';
 import { byTestId } from '../shared/dom.js';
 import { formatCount, formatDiscount, formatPercent, formatYuan, t, type MessageKey } from '../shared/i18n.js';
+import { PromptList } from './promptList.js';
 
 /** Long enough to ring up a basket; the member leaving the camera usually hides it sooner. */
 const CARD_VISIBLE_MS = 20_000;
@@ -21,7 +22,9 @@ export interface CardView {
   /** Only for a face: 0–1. */
   confidence?: number;
   thumbnailUrl?: string;
-  payment?: { amount: number; pointsEarned: number; faceConflict: boolean };
+  payment?: { amount: number; pointsEarned: number; faceConflict: boolean; coupon?: { couponId: string; title: string; discountYuan: number } };
+  /** Campaign prompts of this visit; each event brings only new ones, the card keeps them all. */
+  prompts?: TillPrompt[];
 }
 
 /** Facts about this visit that arrive as their own events, in any order around the payment. */
@@ -46,11 +49,18 @@ export class MemberCard {
   private readonly confidenceLine = byTestId('popup-confidence-line');
   private readonly source = byTestId('popup-source');
 
-  /** `onVisitEnd` runs when the member's card goes away: their visit, and its notes, are over. */
+  private readonly prompts: PromptList;
+
+  /**
+   * `onVisitEnd` runs when the member's card goes away: their visit, and its notes, are over.
+   * `applyCoupon` is the cashier's one tap on a coupon prompt.
+   */
   constructor(
     private readonly notesFor: (memberId: string) => CardNotes,
     private readonly onVisitEnd: (memberId: string) => void = () => {},
+    applyCoupon: (couponId: string) => Promise<void> = () => Promise.resolve(),
   ) {
+    this.prompts = new PromptList(applyCoupon);
     byTestId('popup-close').addEventListener('click', () => this.hide());
     // A thumbnail that fails to load should not leave a broken-image icon in front of the customer.
     this.thumbnail.addEventListener('error', () => this.showAvatar());
@@ -68,6 +78,7 @@ export class MemberCard {
   show(view: CardView): void {
     const previous = this.shown;
     const same = previous?.memberId === view.memberId;
+    if (!same) this.prompts.clear();
     this.shown = same ? merge(previous, view) : view;
     this.render();
     this.card.hidden = false;
@@ -99,6 +110,7 @@ export class MemberCard {
     this.shown = undefined;
     this.card.hidden = true;
     this.idle.hidden = false;
+    this.prompts.clear();
     // Drop the face image from memory as well as from view.
     this.thumbnail.removeAttribute('src');
     if (ended !== undefined) this.onVisitEnd(ended);
@@ -133,9 +145,18 @@ export class MemberCard {
     }
 
     const payment = view.payment;
-    this.card.dataset.rich = String(payment !== undefined);
+    // A coupon the payment used is done with, and "再消费¥42升黄金" is stale once they reached it.
+    const prompts = (view.prompts ?? []).filter(
+      (p) => (p.couponId === undefined || p.couponId !== payment?.coupon?.couponId) && !(p.kind === 'near-tier' && notes.tierChange?.upgrade),
+    );
+    this.prompts.show(prompts);
+    this.card.dataset.rich = String(payment !== undefined || prompts.length > 0);
+    this.card.dataset.prompts = String(Math.min(prompts.length, 9));
     this.paymentLine.hidden = !payment;
     this.conflict.hidden = !payment?.faceConflict;
+    const couponUsed = byTestId('payment-coupon');
+    couponUsed.hidden = !payment?.coupon;
+    couponUsed.textContent = payment?.coupon ? t('till.couponUsed', { title: payment.coupon.title, amount: formatYuan(payment.coupon.discountYuan) }) : '';
     if (payment) {
       byTestId('payment-amount').textContent = t('till.paymentAmount', { amount: formatYuan(payment.amount) });
       byTestId('payment-points').textContent = t('till.pointsEarned', { points: formatCount(payment.pointsEarned) });
@@ -170,7 +191,15 @@ function merge(earlier: CardView, later: CardView): CardView {
     confidence: later.confidence ?? earlier.confidence,
     thumbnailUrl: later.thumbnailUrl ?? earlier.thumbnailUrl,
     payment: later.payment ?? earlier.payment,
+    prompts: mergePrompts(earlier.prompts ?? [], later.prompts ?? []),
   };
+}
+
+/** The earlier prompts and the new ones; one of a kind about one coupon is kept once. */
+function mergePrompts(earlier: readonly TillPrompt[], later: readonly TillPrompt[]): TillPrompt[] {
+  const key = (p: TillPrompt) => `${p.kind}:${p.couponId ?? ''}`;
+  const seen = new Set(earlier.map(key));
+  return [...earlier, ...later.filter((p) => !seen.has(key(p)))];
 }
 
 function restartAnimation(element: HTMLElement, className: string): void {

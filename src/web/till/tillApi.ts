@@ -1,7 +1,7 @@
 /**
- * The one REST call the till makes: recording the customer's answer to a consent request.
- * It uses the till token the page already connects with; the service checks that the token
- * may speak for the lane.
+ * The REST calls the till makes: recording the customer's answer to a consent request, and
+ * applying a coupon prompt to the member's order with one tap. They use the till token the
+ * page already connects with; the service checks that the token may speak for the lane.
  */
 
 export type ConsentAnswer = 'granted' | 'declined';
@@ -24,12 +24,20 @@ export async function answerConsent(
   target: { lane: string; token: string; requestId: string },
   body: { answer: ConsentAnswer; staff: string },
 ): Promise<void> {
-  const url = `/api/lanes/${encodeURIComponent(target.lane)}/consents/${encodeURIComponent(target.requestId)}`;
+  await post(`/api/lanes/${encodeURIComponent(target.lane)}/consents/${encodeURIComponent(target.requestId)}`, target.token, body);
+}
+
+/** Holds the coupon for the member's next payment at this lane (POST /api/lanes/:lane/coupons). */
+export async function applyCoupon(target: { lane: string; token: string }, couponId: string): Promise<void> {
+  await post(`/api/lanes/${encodeURIComponent(target.lane)}/coupons`, target.token, { couponId });
+}
+
+async function post(url: string, token: string, body: unknown): Promise<void> {
   let response: Response;
   try {
     response = await fetch(url, {
       method: 'POST',
-      headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
   } catch (err) {

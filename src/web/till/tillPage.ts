@@ -5,7 +5,7 @@ import { ConsentDialog } from './consentDialog.js';
 import { MemberCard, type CardView } from './memberCard.js';
 import { RecentList } from './recentList.js';
 import { ScanStatus } from './scanStatus.js';
-import { answerConsent } from './tillApi.js';
+import { answerConsent, applyCoupon } from './tillApi.js';
 import { TillConnection, type ConnectionState } from './tillConnection.js';
 import { loadCashier, loadTillSettings, saveCashier, saveTillSettings, type TillSettings } from './tillSettings.js';
 import { VisitNotes } from './visitNotes.js';
@@ -39,6 +39,7 @@ const notes = new VisitNotes();
 const card = new MemberCard(
   (memberId) => notes.get(memberId),
   (memberId) => notes.forget(memberId),
+  (couponId) => (settings ? applyCoupon({ lane: settings.lane, token: settings.token }, couponId) : Promise.reject(new Error(t('conn.unconfigured')))),
 );
 const recent = new RecentList();
 const scanStatus = new ScanStatus();
@@ -76,6 +77,7 @@ const connection = new TillConnection(
         balance: event.balance,
         via: 'face',
         confidence: event.confidence,
+        prompts: event.prompts ?? [],
       };
       if (event.thumbnailUrl) view.thumbnailUrl = event.thumbnailUrl;
       supersedeMemberScan(event.memberId);
@@ -93,7 +95,13 @@ const connection = new TillConnection(
         points: event.points,
         balance: event.balance,
         via: 'payment',
-        payment: { amount: event.amount, pointsEarned: event.pointsEarned, faceConflict: event.face === 'conflict' },
+        payment: {
+          amount: event.amount,
+          pointsEarned: event.pointsEarned,
+          faceConflict: event.face === 'conflict',
+          ...(event.coupon ? { coupon: event.coupon } : {}),
+        },
+        prompts: event.prompts ?? [],
       });
       recent.add(event);
     },
@@ -180,7 +188,7 @@ function showScan(event: ScanClassified): void {
     scanStatus.show('no-member', 'warn', () => t('scan.noMember'));
   }
   if (!member) return;
-  const view: CardView = { ...member, via: kind === 'payment' ? 'payment' : kind };
+  const view: CardView = { ...member, via: kind === 'payment' ? 'payment' : kind, prompts: event.prompts ?? [] };
   if (event.points !== undefined) view.points = event.points;
   if (event.balance !== undefined) view.balance = event.balance;
   card.show(view);
