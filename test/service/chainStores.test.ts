@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresCluster } from '../../scripts/postgresCluster.js';
 import { startServiceProcess, type ServiceProcess } from '../../scripts/serviceProcess.js';
 import { hqCommand, startHqProcess, type HqProcess } from '../../scripts/hqProcess.js';
-import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
+import { startTcpProxy, type TcpProxy } from '../../scripts/tcpProxy.js';
 
 /**
  * Issue 13, chain stores: a real PostgreSQL, `memberlens hq serve`, and two stores as the
