@@ -26,7 +26,10 @@ function offsetMs(atMs: number, timeZone: string): number {
  * The owner's overview for the whole chain and per store, shaped like a store's
  * GET /api/analytics/overview where HQ has the figures: sales are members' payments less
  * refunds (HQ receives member ledger entries; a store's non-member cash sales stay at the
- * store, so nonMembers is null), new members by the branch where they joined.
+ * store, so nonMembers, the member share and the order total are null), members' orders,
+ * buying members and the repeat rate (members with ≥ 2 orders ÷ members with ≥ 1, chain-wide:
+ * a member who bought at two branches is a repeat buyer of the chain), new members by the
+ * branch where they joined.
  */
 export async function chainOverview(ledger: HqLedger, q: { from: string; to: string; timeZone: string }) {
   const fromMs = zonedMidnightMs(q.from, q.timeZone);
@@ -34,15 +37,28 @@ export async function chainOverview(ledger: HqLedger, q: { from: string; to: str
   const lengthMs = Math.max(DAY_MS, toMs - fromMs);
   const period = async (startMs: number, endMs: number) => {
     const byStore = await ledger.salesAndMembers(startMs, endMs);
-    const stores = [...byStore].map(([storeId, s]) => ({
-      storeId,
-      salesFen: { total: s.salesFen, members: s.salesFen, nonMembers: null },
-      payments: s.payments,
-      newMembers: { total: s.newMembers },
-    }));
+    const buyers = await ledger.buyers(startMs, endMs);
+    const none = { buying: 0, repeat: 0, orders: 0 };
+    const stores = [...byStore].map(([storeId, s]) => {
+      const b = buyers.byStore.get(storeId) ?? none;
+      return {
+        storeId,
+        salesFen: { total: s.salesFen, members: s.salesFen, nonMembers: null },
+        memberShareOfSales: null,
+        orders: { total: null, members: b.orders, nonMembers: null },
+        payments: s.payments,
+        buyingMembers: b.buying,
+        repeatRate: b.buying === 0 ? null : b.repeat / b.buying,
+        newMembers: { total: s.newMembers },
+      };
+    });
     const salesFen = stores.reduce((sum, s) => sum + s.salesFen.total, 0);
     return {
       salesFen: { total: salesFen, members: salesFen, nonMembers: null },
+      memberShareOfSales: null,
+      orders: { total: null, members: buyers.chain.orders, nonMembers: null },
+      buyingMembers: buyers.chain.buying,
+      repeatRate: buyers.chain.buying === 0 ? null : buyers.chain.repeat / buyers.chain.buying,
       newMembers: { total: stores.reduce((sum, s) => sum + s.newMembers.total, 0) },
       stores,
     };
