@@ -77,6 +77,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
       log: childLogger(root, 'inference'),
       maxQueueLength: settings.inference.maxQueueLength,
       workerNice: settings.inference.workerNice,
+      workerWasmHeapMaxBytes: settings.inference.workerWasmHeapMaxBytes,
     }),
   );
   let built: { stages: StageList; http: HttpServerStage; firstStartTokens: IssuedToken[]; adminApp: RunningApp['adminApp']; lanes: string[] };

@@ -241,6 +241,10 @@ export const settingsSchema = z
           .describe('An unchanged scene with nobody tracked is analyzed again after this long all the same, in case a change crept in below the gate'),
         newFaceFullRateFrames: z.number().int().min(0).default(15)
           .describe('A face is analyzed on each of its first this many frames whether the scene changed or not: its votes, its capture for a consented enrollment and the payer attribution need them; after that an unchanged scene holds it'),
+        searchMarginRatio: z.number().min(0).max(5).default(0.35)
+          .describe('When every face in the scene is already named (or judged unknown) and not due for a re-check, and all that changed lies near them, the detector searches only around them: each face box widened by this share of its size on every side, at a smaller detector input (cheaper by about the region\'s share of the frame, squared); 0 = always the whole frame'),
+        followKnownFacesByBox: z.boolean().default(true)
+          .describe('A face the lane has already named (or judged unknown), found again where it was, is followed by its box alone, without its 68 landmarks and quality (it is not described anyway until its re-check)'),
       })
       .strict()
       .prefault({}),
@@ -250,6 +254,8 @@ export const settingsSchema = z
           .describe('Inference worker threads, one face engine each; 0 = one per CPU core'),
         workerNice: z.number().int().min(0).max(19).default(10)
           .describe('Linux: nice value of the inference threads, so that payments, till pushes and /healthz on the main thread get the CPU first when the cores are busy (frames wait instead; the newest one is analyzed); 0 = same priority as the main thread'),
+        workerWasmHeapMaxBytes: z.number().int().min(0).default(256 * 1024 * 1024)
+          .describe('A worker whose WebAssembly memory (WASM backend) grew past this, e.g. from an enrollment photo through the SSD detector, is replaced by a fresh one once it has answered, since that memory is never given back; camera frames alone keep it near 220 MB; 0 = never'),
         maxQueueLength: z.number().int().min(1).default(32)
           .describe('Analyses waiting for a worker beyond this are refused (HTTP 503) instead of piling up'),
       })

@@ -59,7 +59,9 @@ export const spendInput = z
   .strict();
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
+/** Without from and to: the last 7 days up to today, in HQ's time zone. */
 export const overviewQuery = z
-  .object({ from: day, to: day })
+  .object({ from: day.optional(), to: day.optional() })
   .strict()
-  .refine((q) => q.from < q.to, { message: 'from must be before to (to is exclusive)', path: ['to'] });
+  .refine((q) => (q.from === undefined) === (q.to === undefined), { message: 'give both from and to, or neither (the last 7 days)', path: ['to'] })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { message: 'from must be before to (to is exclusive)', path: ['to'] });

@@ -98,6 +98,7 @@ export class Lane implements Stage {
         recheckEveryMs: settings.tracker.recheckEveryMs,
         sceneState: (nowMs) => this.tracker.sceneState(nowMs),
       }),
+      followKnownByBox: settings.sceneGate.enabled && settings.sceneGate.followKnownFacesByBox,
       nextFrame: () => this.slot.next(),
       newerFrame: () => this.slot.take(),
       acquireInference: deps.acquireInference,

@@ -2,6 +2,7 @@ import type { Settings } from '../config/settingsSchema.js';
 import type { FrameScreen, FrameVerdict, LaneFrame } from '../matching/laneRecognizer.js';
 import type { SceneState } from '../matching/trackerTypes.js';
 import { sceneChange, sceneThumbnail, type SceneThumbnail } from '../vision/sceneThumbnail.js';
+import type { Box } from '../vision/visionTypes.js';
 
 export type SceneGateOptions = Settings['sceneGate'];
 
@@ -19,6 +20,10 @@ export interface SceneGateDeps {
 export interface GateInput {
   /** Share of the thumbnail changed since the last analyzed frame; undefined when it cannot be told (no reference, unreadable frame). */
   changedShare: number | undefined;
+  /** Where it changed, in frame pixels; undefined when nothing did. */
+  changedRegion: Box | undefined;
+  frameWidthPx: number;
+  frameHeightPx: number;
   nowMs: number;
   lastAnalyzedMs: number;
   scene: SceneState;
@@ -33,10 +38,36 @@ export interface GateInput {
  */
 export function gateVerdict(input: GateInput, options: SceneGateOptions, recheckEveryMs: number): FrameVerdict {
   const { changedShare, nowMs, lastAnalyzedMs, scene } = input;
-  if (!options.enabled || changedShare === undefined || changedShare >= options.changedShareMin) return 'analyze';
-  if (scene.newestTrackFramesAnalyzed !== undefined && scene.newestTrackFramesAnalyzed < options.newFaceFullRateFrames) return 'analyze';
+  if (!options.enabled || changedShare === undefined) return { kind: 'analyze' };
+  if (changedShare >= options.changedShareMin) return analyzeNearFollowed(input, options);
+  if (scene.newestTrackFramesAnalyzed !== undefined && scene.newestTrackFramesAnalyzed < options.newFaceFullRateFrames) return analyzeNearFollowed(input, options);
   const recheckAfterMs = scene.heldTracks > 0 ? recheckEveryMs : options.emptySceneRecheckMs;
-  return nowMs - lastAnalyzedMs >= recheckAfterMs ? 'analyze' : 'unchanged';
+  return nowMs - lastAnalyzedMs >= recheckAfterMs ? analyzeNearFollowed(input, options) : { kind: 'unchanged' };
+}
+
+/**
+ * Only around the faces already followed, when all that changed lies there; the whole frame
+ * when anything changed elsewhere (someone may be coming in) or a face there needs describing.
+ */
+function analyzeNearFollowed(input: GateInput, options: SceneGateOptions): FrameVerdict {
+  const boxes = input.scene.followedBoxes;
+  if (options.searchMarginRatio === 0 || boxes === undefined) return { kind: 'analyze' };
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (const b of boxes) {
+    const mx = b.width * options.searchMarginRatio;
+    const my = b.height * options.searchMarginRatio;
+    x0 = Math.min(x0, b.x - mx);
+    y0 = Math.min(y0, b.y - my);
+    x1 = Math.max(x1, b.x + b.width + mx);
+    y1 = Math.max(y1, b.y + b.height + my);
+  }
+  const region = { x: Math.max(0, x0), y: Math.max(0, y0), width: Math.min(input.frameWidthPx, x1) - Math.max(0, x0), height: Math.min(input.frameHeightPx, y1) - Math.max(0, y0) };
+  const changed = input.changedRegion;
+  const inside = changed === undefined || (changed.x >= region.x && changed.y >= region.y && changed.x + changed.width <= region.x + region.width && changed.y + changed.height <= region.y + region.height);
+  return inside ? { kind: 'analyze', searchRegion: region } : { kind: 'analyze' };
 }
 
 /**
@@ -53,11 +84,24 @@ export class SceneGate implements FrameScreen {
 
   async judge(frame: LaneFrame): Promise<FrameVerdict> {
     const { options } = this.deps;
-    if (!options.enabled) return 'analyze';
+    if (!options.enabled) return { kind: 'analyze' };
     const thumbnail = await this.thumbnailOf(frame);
     this.judged = { frame, thumbnail };
-    const changedShare = thumbnail && this.reference ? sceneChange(this.reference, thumbnail, options.pixelChangeGreyLevels).changedShare : undefined;
-    return gateVerdict({ changedShare, nowMs: frame.atMs, lastAnalyzedMs: this.lastAnalyzedMs, scene: this.deps.sceneState(frame.atMs) }, options, this.deps.recheckEveryMs);
+    if (!thumbnail || !this.reference) return { kind: 'analyze' };
+    const change = sceneChange(this.reference, thumbnail, options.pixelChangeGreyLevels);
+    return gateVerdict(
+      {
+        changedShare: change.changedShare,
+        changedRegion: change.region,
+        frameWidthPx: thumbnail.width * thumbnail.scaleToFrame,
+        frameHeightPx: thumbnail.height * thumbnail.scaleToFrame,
+        nowMs: frame.atMs,
+        lastAnalyzedMs: this.lastAnalyzedMs,
+        scene: this.deps.sceneState(frame.atMs),
+      },
+      options,
+      this.deps.recheckEveryMs,
+    );
   }
 
   async analyzed(frame: LaneFrame): Promise<void> {

@@ -3,6 +3,7 @@ import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { StageTimingsMs } from '../vision/faceEngine.js';
 import type { FaceAnalyzer } from '../vision/faceAnalyzer.js';
+import type { Box } from '../vision/visionTypes.js';
 import type { LaneTracker } from './tracker.js';
 import type { TrackerEvent } from './trackerTypes.js';
 
@@ -13,8 +14,11 @@ export interface LaneFrame {
   bytes: Uint8Array;
 }
 
-/** What to do with a frame: analyze it, or take it as the unchanged scene of the last analyzed frame. */
-export type FrameVerdict = 'analyze' | 'unchanged';
+/**
+ * What to do with a frame: take it as the unchanged scene of the last analyzed frame, or analyze
+ * it — only within `searchRegion` (frame pixels) when one is given.
+ */
+export type FrameVerdict = { kind: 'unchanged' } | { kind: 'analyze'; searchRegion?: Box };
 
 /** A cheap look at each frame before it costs an inference worker (the lane's scene gate). */
 export interface FrameScreen {
@@ -29,6 +33,8 @@ export interface LaneRecognizerDeps {
   tracker: Pick<LaneTracker, 'skipDescriptorBoxes' | 'update' | 'expire' | 'hold'>;
   /** Without one, every frame is analyzed. */
   screen?: FrameScreen;
+  /** Faces the tracker knows are followed by their box alone (AnalyzeOptions.followKnownByBox). */
+  followKnownByBox?: boolean;
   /** Waits for a frame (undefined once the lane is shutting down). */
   nextFrame: () => Promise<LaneFrame | undefined>;
   /** A frame that arrived since, if any: it replaces the one in hand. */
@@ -87,7 +93,8 @@ export class LaneRecognizer {
     while (this.running) {
       let frame = await deps.nextFrame();
       if (!frame || !this.running) break;
-      if (deps.screen && (await this.heldUnchanged(frame, deps.screen))) continue;
+      const verdict = deps.screen ? await this.screened(frame, deps.screen) : undefined;
+      if (verdict?.kind === 'unchanged') continue;
       const release = await deps.acquireInference();
       try {
         if (!this.running) break;
@@ -97,7 +104,8 @@ export class LaneRecognizer {
           deps.onFrameSuperseded?.(deps.lane);
           frame = newer;
         }
-        await this.process(frame);
+        // A search region holds for the frame it was judged on, not for one that replaced it.
+        await this.process(frame, newer ? undefined : verdict?.searchRegion);
         await deps.screen?.analyzed(frame);
       } catch (err) {
         // A bad frame (garbage from a camera, a decode failure) costs that frame only.
@@ -110,33 +118,38 @@ export class LaneRecognizer {
     }
   }
 
-  private async process(frame: LaneFrame): Promise<void> {
+  private async process(frame: LaneFrame, searchRegion: Box | undefined): Promise<void> {
     const { deps } = this;
     const started = performance.now();
     const analysis = await deps.analyzer.analyzeBytes(frame.bytes, 'live', {
       describe: 'passing',
       skipDescriptorBoxes: deps.tracker.skipDescriptorBoxes(frame.atMs),
+      ...(searchRegion ? { searchRegion } : {}),
+      ...(deps.followKnownByBox ? { followKnownByBox: true } : {}),
     });
-    deps.onFrameAnalyzed?.(deps.lane, analysis.timingsMs, performance.now() - started, analysis.faces.length);
-    const events = deps.tracker.update(analysis.faces, frame.atMs);
+    const faces = analysis.followed ? [...analysis.faces, ...analysis.followed] : analysis.faces;
+    deps.onFrameAnalyzed?.(deps.lane, analysis.timingsMs, performance.now() - started, faces.length);
+    const events = deps.tracker.update(faces, frame.atMs);
     deps.onTracked?.(deps.lane, frame.atMs);
     this.emit(events, frame);
   }
 
-  /** True when the screen found the scene unchanged and the frame's tracks were held instead of analyzed. */
-  private async heldUnchanged(frame: LaneFrame, screen: FrameScreen): Promise<boolean> {
+  /** The screen's verdict; an unchanged frame's tracks are held here, instead of analyzed. */
+  private async screened(frame: LaneFrame, screen: FrameScreen): Promise<FrameVerdict> {
     const { deps } = this;
     try {
-      if ((await screen.judge(frame)) !== 'unchanged') return false;
-      deps.onFrameUnchanged?.(deps.lane);
-      const events = deps.tracker.hold(frame.atMs);
-      deps.onTracked?.(deps.lane, frame.atMs);
-      this.emit(events, frame);
-      return true;
+      const verdict = await screen.judge(frame);
+      if (verdict.kind === 'unchanged') {
+        deps.onFrameUnchanged?.(deps.lane);
+        const events = deps.tracker.hold(frame.atMs);
+        deps.onTracked?.(deps.lane, frame.atMs);
+        this.emit(events, frame);
+      }
+      return verdict;
     } catch (err) {
-      // The frame is analyzed instead: the screen only ever saves work.
+      // The frame is analyzed instead, all of it: the screen only ever saves work.
       deps.log.error({ err, lane: deps.lane }, 'screening a frame failed; analyzing it');
-      return false;
+      return { kind: 'analyze' };
     }
   }
 

@@ -82,12 +82,16 @@ export class LaneTracker {
     assertTime(nowMs, 'nowMs');
     const boxes: Box[] = [];
     for (const track of this.tracks.values()) {
-      if (track.identity.kind === 'undecided' || track.lastDescribedMs === undefined) continue;
       if (nowMs - track.lastSeenMs > this.options.trackTimeoutMs) continue;
-      if (nowMs - track.lastDescribedMs >= this.options.recheckEveryMs) continue;
-      boxes.push({ ...track.box });
+      if (this.describedRecently(track, nowMs)) boxes.push({ ...track.box });
     }
     return boxes;
+  }
+
+  /** Decided, and described within recheckEveryMs: its face need not be described now. */
+  private describedRecently(track: Track, nowMs: number): boolean {
+    if (track.identity.kind === 'undecided' || track.lastDescribedMs === undefined) return false;
+    return nowMs - track.lastDescribedMs < this.options.recheckEveryMs;
   }
 
   /** Takes one frame's detections; returns what changed, ended tracks first. */
@@ -162,12 +166,15 @@ export class LaneTracker {
     assertTime(nowMs, 'nowMs');
     let heldTracks = 0;
     let newestTrackFramesAnalyzed: number | undefined;
+    let followedBoxes: Box[] | undefined = [];
     for (const track of this.tracks.values()) {
       if (track.lastSeenMs < this.lastUpdateMs || nowMs - track.lastSeenMs > this.options.trackTimeoutMs) continue;
       heldTracks++;
       newestTrackFramesAnalyzed = Math.min(newestTrackFramesAnalyzed ?? Infinity, track.framesAnalyzed);
+      if (followedBoxes && this.describedRecently(track, nowMs)) followedBoxes.push({ ...track.box });
+      else followedBoxes = undefined;
     }
-    return { heldTracks, newestTrackFramesAnalyzed };
+    return { heldTracks, newestTrackFramesAnalyzed, followedBoxes: followedBoxes?.length ? followedBoxes : undefined };
   }
 
   /**

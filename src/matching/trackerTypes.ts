@@ -82,4 +82,10 @@ export interface SceneState {
   heldTracks: number;
   /** Fewest analyzed frames any of those tracks was found on: a new face has few. */
   newestTrackFramesAnalyzed: number | undefined;
+  /**
+   * The boxes of those tracks when every one is named or judged unknown and none is due for a
+   * re-check: then nothing about them needs more than their place. Undefined otherwise, and
+   * when there are none.
+   */
+  followedBoxes: Box[] | undefined;
 }

@@ -39,18 +39,41 @@ export interface AnalyzeOptions {
    * tracker already knows who it is. The tracker leaves a box out to have a face re-checked.
    */
   skipDescriptorBoxes?: Box[];
+  /**
+   * Where to look (original-image pixels), e.g. around the faces a lane already follows: the
+   * networks see only this part of the image, the Tiny detector at an input size that keeps
+   * faces as large as in a whole-image search, so it costs about the region's share of the image.
+   * No face found there is described.
+   */
+  searchRegion?: Box;
+  /**
+   * A face on a skipDescriptorBoxes box is only followed by its box: no landmarks, no quality,
+   * it comes back in Analysis.followed. Its identity is known; where it is, is all a lane needs.
+   */
+  followKnownByBox?: boolean;
 }
 
 /** Overlap at which a detection is taken to be the same face as a known box from the last frame. */
 export const SKIP_DESCRIPTOR_IOU_MIN = 0.5;
 
+/** A face already identified, found again where it was (AnalyzeOptions.followKnownByBox). */
+export interface FollowedFace {
+  box: Box;
+  score: number;
+}
+
 export interface Analysis {
   /** Largest face first. */
   faces: FaceObservation[];
+  /** Faces on a known box, when they were only followed by their box. */
+  followed?: FollowedFace[];
   timingsMs: StageTimingsMs;
 }
 
 type FaceTensor = Awaited<ReturnType<FaceApiModule['extractFaceTensors']>>[number];
+
+/** The Tiny detector's smallest input; a search region smaller than this is no saving, the whole image is searched. */
+const TINY_INPUT_MIN_PX = 128;
 
 /** Grey, so a padded border looks like neither skin nor hair to the detector. */
 const PAD_GREY = 128;
@@ -93,17 +116,32 @@ export class FaceEngine {
 
   async analyze(image: DecodedImage, purpose: Purpose, options: AnalyzeOptions = {}): Promise<Analysis> {
     const timingsMs: StageTimingsMs = { decode: 0, detect: 0, landmarks: 0, descriptor: 0 };
-    const { padded, padX, padY } = await this.padTightCrop(image);
+    // The networks run on `pixels`; a point there is at (x + offsetX, y + offsetY) in the decoded image.
+    const { pixels, offsetX, offsetY } = options.searchRegion
+      ? cropToRegion(image, options.searchRegion)
+      : await this.padTightCrop(image);
     const { faceapi } = this;
-    const input = faceapi.tf.tensor3d(padded.data, [padded.height, padded.width, 3], 'int32');
+    const input = faceapi.tf.tensor3d(pixels.data, [pixels.height, pixels.width, 3], 'int32');
     try {
       let t = performance.now();
-      const detections = await faceapi.detectAllFaces(input, this.detectorOptions(purpose, options.detector));
+      const share = Math.max(pixels.width, pixels.height) / Math.max(image.width, image.height);
+      const detections = await faceapi.detectAllFaces(input, this.detectorOptions(purpose, options.detector, options.searchRegion ? share : 1));
       timingsMs.detect = performance.now() - t;
 
       const gate: QualityGate = purpose === 'enroll' ? this.settings.enrollGate : this.settings.liveGate;
       const faces: FaceObservation[] = [];
+      const followed: FollowedFace[] = [];
+      const scale = image.scaleToOriginal;
       for (const detection of detections) {
+        const box = clipBox(
+          { x: detection.box.x + offsetX, y: detection.box.y + offsetY, width: detection.box.width, height: detection.box.height },
+          image,
+        );
+        const known = options.skipDescriptorBoxes?.some((b) => iou(b, scaleBox(box, scale)) >= SKIP_DESCRIPTOR_IOU_MIN) ?? false;
+        if (known && options.followKnownByBox) {
+          followed.push({ box: scaleBox(box, scale), score: round3(detection.score) });
+          continue;
+        }
         t = performance.now();
         const [crop] = await faceapi.extractFaceTensors(input, [detection]);
         const unshifted = (await faceapi.nets.faceLandmark68Net.detectLandmarks(crop!)) as InstanceType<FaceApiModule['FaceLandmarks68']>;
@@ -111,12 +149,7 @@ export class FaceEngine {
         const landmarks = unshifted.shiftBy(detection.box.x, detection.box.y);
         timingsMs.landmarks += performance.now() - t;
 
-        const scale = image.scaleToOriginal;
-        const toOriginal = (p: Point): Point => ({ x: (p.x - padX) * scale, y: (p.y - padY) * scale });
-        const box = clipBox(
-          { x: detection.box.x - padX, y: detection.box.y - padY, width: detection.box.width, height: detection.box.height },
-          image,
-        );
+        const toOriginal = (p: Point): Point => ({ x: (p.x + offsetX) * scale, y: (p.y + offsetY) * scale });
         const pixelStats = await facePixelStats(image, box);
         const metrics = {
           sizePx: round1(Math.min(box.width, box.height) * scale),
@@ -132,8 +165,9 @@ export class FaceEngine {
           quality: { ...metrics, gate: purpose, passed: reasons.length === 0, reasons },
         };
 
-        const known = options.skipDescriptorBoxes?.some((b) => iou(b, observation.box) >= SKIP_DESCRIPTOR_IOU_MIN) ?? false;
-        if (!known && (reasons.length === 0 || options.describe !== 'passing')) {
+        // A face found in a search region is not described: descriptors that decide come from
+        // whole-image detections, the boxes and crops the match calibration was measured on.
+        if (!known && !options.searchRegion && (reasons.length === 0 || options.describe !== 'passing')) {
           t = performance.now();
           // dlib-style alignment: the recognition net was trained on crops made this way.
           const alignedRect = landmarks.align(null, { useDlibAlignment: true });
@@ -145,7 +179,7 @@ export class FaceEngine {
         faces.push(observation);
       }
       faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
-      return { faces, timingsMs };
+      return { faces, ...(options.followKnownByBox ? { followed } : {}), timingsMs };
     } finally {
       input.dispose();
     }
@@ -171,27 +205,40 @@ export class FaceEngine {
     }
   }
 
+  /**
+   * Bytes of this thread's WebAssembly memory, undefined on the other backends. It grows to the
+   * largest working set a call needed (an SSD enrollment photo more than a camera frame) and
+   * WebAssembly memory never shrinks.
+   */
+  wasmHeapBytes(): number | undefined {
+    if (this.backend !== 'wasm') return undefined;
+    const backend = this.tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+    return backend.wasm?.HEAPU8?.buffer.byteLength;
+  }
+
   /** Live tensors held by TensorFlow.js; flat between calls when nothing leaks. */
   tensorCount(): number {
     return this.tf.memory().numTensors;
   }
 
-  private detectorOptions(purpose: Purpose, override: 'ssd' | 'tiny' | undefined) {
+  /** `share`: the searched part's longer side over the image's; the Tiny input shrinks with it. */
+  private detectorOptions(purpose: Purpose, override: 'ssd' | 'tiny' | undefined, share: number) {
     const s = this.settings;
     const kind = override ?? (purpose === 'enroll' ? s.enrollDetector : s.liveDetector);
+    const inputSize = Math.min(s.tinyInputSizePx, Math.max(TINY_INPUT_MIN_PX, Math.ceil((s.tinyInputSizePx * share) / 32) * 32));
     return kind === 'ssd'
       ? new this.faceapi.SsdMobilenetv1Options({ minConfidence: s.ssdMinConfidence })
-      : new this.faceapi.TinyFaceDetectorOptions({ inputSize: s.tinyInputSizePx, scoreThreshold: s.tinyScoreThreshold });
+      : new this.faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: s.tinyScoreThreshold });
   }
 
   /**
    * A tight 150×150 crop fills the detector's whole input, and detectors trained on photos
    * miss most such faces; a grey border the size of the crop makes it look like a portrait.
    */
-  private async padTightCrop(image: DecodedImage): Promise<{ padded: DecodedImageLike; padX: number; padY: number }> {
+  private async padTightCrop(image: DecodedImage): Promise<{ pixels: DecodedImageLike; offsetX: number; offsetY: number }> {
     const s = this.settings;
     if (Math.max(image.width, image.height) > s.cropPadMaxSidePx || s.cropPadRatio === 0) {
-      return { padded: image, padX: 0, padY: 0 };
+      return { pixels: image, offsetX: 0, offsetY: 0 };
     }
     const padX = Math.round(image.width * s.cropPadRatio);
     const padY = Math.round(image.height * s.cropPadRatio);
@@ -199,8 +246,26 @@ export class FaceEngine {
       .extend({ top: padY, bottom: padY, left: padX, right: padX, background: { r: PAD_GREY, g: PAD_GREY, b: PAD_GREY } })
       .raw()
       .toBuffer({ resolveWithObject: true });
-    return { padded: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height }, padX, padY };
+    return { pixels: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height }, offsetX: -padX, offsetY: -padY };
   }
+}
+
+/** The part of the decoded image inside `region` (original-image pixels), clipped to the image. */
+function cropToRegion(image: DecodedImage, region: Box): { pixels: DecodedImageLike; offsetX: number; offsetY: number } {
+  const s = image.scaleToOriginal;
+  const x0 = Math.max(0, Math.floor(region.x / s));
+  const y0 = Math.max(0, Math.floor(region.y / s));
+  const x1 = Math.min(image.width, Math.ceil((region.x + region.width) / s));
+  const y1 = Math.min(image.height, Math.ceil((region.y + region.height) / s));
+  if (x1 - x0 < TINY_INPUT_MIN_PX || y1 - y0 < TINY_INPUT_MIN_PX) return { pixels: image, offsetX: 0, offsetY: 0 };
+  const width = x1 - x0;
+  const height = y1 - y0;
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const from = ((y0 + y) * image.width + x0) * 3;
+    data.set(image.data.subarray(from, from + width * 3), y * width * 3);
+  }
+  return { pixels: { data, width, height }, offsetX: x0, offsetY: y0 };
 }
 
 function clipBox(box: Box, image: DecodedImageLike): Box {

@@ -20,6 +20,8 @@ export interface InferencePoolOptions {
   maxQueueLength: number;
   /** Nice value of the worker threads on Linux (`inference.workerNice`, see lowerThisThreadPriority). */
   workerNice: number;
+  /** `inference.workerWasmHeapMaxBytes`: a worker whose WebAssembly memory grew past this is replaced by a fresh one; 0 = never. */
+  workerWasmHeapMaxBytes?: number;
 }
 
 export interface InferencePoolStats {
@@ -49,6 +51,8 @@ interface Slot {
   /** From the worker's 'error' event, which precedes 'exit' and says why it died. */
   crash: Error | undefined;
   priority: ThreadPriority | undefined;
+  /** Said it is retiring: takes no more calls, and its exit is expected. */
+  retiring: boolean;
 }
 
 /** Enough for a worker to finish the image it is on; after that it is terminated mid-call. */
@@ -70,6 +74,7 @@ export class InferencePool implements FaceAnalyzer {
   private nextJobId = 1;
   private completed = 0;
   private failed = 0;
+  private retired = 0;
   private firstBackend: BackendName | undefined;
   private closing: Promise<void> | undefined;
 
@@ -86,7 +91,7 @@ export class InferencePool implements FaceAnalyzer {
     if (!Number.isInteger(opts.maxQueueLength) || opts.maxQueueLength < 0) {
       throw new RangeError(`InferencePool maxQueueLength must be a whole number ≥ 0, got ${opts.maxQueueLength}`);
     }
-    const init: WorkerInit = { vision: opts.vision, logLevel: opts.log.level, nice: opts.workerNice };
+    const init: WorkerInit = { vision: opts.vision, logLevel: opts.log.level, nice: opts.workerNice, wasmHeapMaxBytes: opts.workerWasmHeapMaxBytes ?? 0 };
     const pool = new InferencePool(init, opts.log, opts.maxQueueLength);
     const started = await Promise.allSettled(Array.from({ length: size }, (_, i) => pool.startWorker(i)));
     const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -145,6 +150,11 @@ export class InferencePool implements FaceAnalyzer {
     };
   }
 
+  /** Workers replaced so far because their WebAssembly memory grew past workerWasmHeapMaxBytes. */
+  get retiredWorkers(): number {
+    return this.retired;
+  }
+
   /** What each ready worker did about its CPU priority, by worker index. */
   threadPriorities(): ThreadPriority[] {
     return this.slots.map((s) => s.priority ?? { skipped: 'not reported' });
@@ -174,7 +184,7 @@ export class InferencePool implements FaceAnalyzer {
       name: `memberlens-inference-${index}`,
     });
     this.workers.add(worker);
-    const slot: Slot = { index, worker, job: undefined, crash: undefined, priority: undefined };
+    const slot: Slot = { index, worker, job: undefined, crash: undefined, priority: undefined, retiring: false };
     let ready = false;
     return new Promise<Slot>((resolve, reject) => {
       worker.on('message', (message: WorkerToPool) => {
@@ -228,7 +238,8 @@ export class InferencePool implements FaceAnalyzer {
     const job = slot.job;
     if (!job || job.id !== message.id) return;
     slot.job = undefined;
-    this.next(slot);
+    if (message.retiringWasmHeapBytes !== undefined) this.onRetiring(slot, message.retiringWasmHeapBytes);
+    else this.next(slot);
     if (message.type === 'result') {
       this.completed++;
       job.resolve(message.analysis);
@@ -242,10 +253,23 @@ export class InferencePool implements FaceAnalyzer {
     if (job) this.run(slot, job);
   }
 
+  /** The worker's last answer came: it exits next, and a fresh worker takes its place. */
+  private onRetiring(slot: Slot, wasmHeapBytes: number): void {
+    slot.retiring = true;
+    const at = this.slots.indexOf(slot);
+    if (at >= 0) this.slots.splice(at, 1);
+    this.retired++;
+    this.log.info({ worker: slot.index, wasmHeapMb: Math.round(wasmHeapBytes / 1e6) }, `Inference worker ${slot.index} replaced to give back its grown WebAssembly memory`);
+  }
+
   private onExit(slot: Slot, code: number): void {
     const at = this.slots.indexOf(slot);
     if (at >= 0) this.slots.splice(at, 1);
     if (this.closing) return;
+    if (slot.retiring) {
+      this.replace(slot.index, RESPAWN_DELAY_MS);
+      return;
+    }
     const why = slot.crash ? errorMessage(slot.crash) : `exit code ${code}`;
     this.log.error({ worker: slot.index, err: slot.crash, code }, `Inference worker ${slot.index} stopped unexpectedly (${why}); replacing it`);
     if (slot.job) {

@@ -10,6 +10,8 @@ export interface WorkerInit {
   logLevel: string;
   /** Nice value for the worker thread (Linux); 0 leaves it alone. */
   nice: number;
+  /** A worker whose WebAssembly memory passed this after a call retires once it has answered; 0 = never. */
+  wasmHeapMaxBytes: number;
 }
 
 export type PoolToWorker =
@@ -20,8 +22,12 @@ export type PoolToWorker =
 export type WorkerToPool =
   | { type: 'ready'; backend: BackendName; priority: ThreadPriority }
   | { type: 'start-failed'; error: WireError }
-  | { type: 'result'; id: number; analysis: Analysis }
-  | { type: 'error'; id: number; error: WireError };
+  /**
+   * retiringWasmHeapBytes: this was the worker's last answer; it exits to give back its grown
+   * WebAssembly memory (WorkerInit.wasmHeapMaxBytes), and the pool starts a fresh one.
+   */
+  | { type: 'result'; id: number; analysis: Analysis; retiringWasmHeapBytes?: number }
+  | { type: 'error'; id: number; error: WireError; retiringWasmHeapBytes?: number };
 
 /**
  * Structured clone keeps an Error's message but not its class or extra fields, so a bad

@@ -46,20 +46,24 @@ try {
 
 async function analyze(request: Extract<PoolToWorker, { type: 'analyze' }>): Promise<void> {
   busy = true;
+  let reply: Extract<WorkerToPool, { type: 'result' | 'error' }>;
+  const transfer: ArrayBuffer[] = [];
   try {
     const analysis = await engine.analyzeBytes(request.bytes, request.purpose, request.options);
-    const transfer: ArrayBuffer[] = [];
     for (const face of analysis.faces) {
       if (!face.descriptor) continue;
       // A descriptor may view a larger tensor buffer; its own copy is 512 bytes to move, not the whole buffer.
       face.descriptor = new Float32Array(face.descriptor);
       transfer.push(face.descriptor.buffer as ArrayBuffer);
     }
-    send({ type: 'result', id: request.id, analysis }, transfer);
+    reply = { type: 'result', id: request.id, analysis };
   } catch (err) {
-    send({ type: 'error', id: request.id, error: toWireError(err) });
-  } finally {
-    busy = false;
-    if (stopRequested) process.exit(0);
+    reply = { type: 'error', id: request.id, error: toWireError(err) };
   }
+  // Said with the answer, so the pool gives this worker no further call.
+  const heap = engine.wasmHeapBytes();
+  const retiring = !stopRequested && init.wasmHeapMaxBytes > 0 && heap !== undefined && heap > init.wasmHeapMaxBytes;
+  send(retiring ? { ...reply, retiringWasmHeapBytes: heap } : reply, transfer);
+  busy = false;
+  if (retiring || stopRequested) process.exit(0);
 }

@@ -233,6 +233,28 @@ describe('InferencePool (2 worker threads, real WASM inference)', () => {
   });
 });
 
+describe('a bounded WebAssembly memory per worker', () => {
+  it('replaces a worker whose memory grew past the bound once it has answered, and every call is still answered', async () => {
+    const wasm = settingsSchema.parse({ vision: { backend: 'wasm' } }).vision;
+    // An SSD enrollment photo grows the memory past 256 MB; camera frames alone stay below it.
+    const bounded = await InferencePool.create({ size: 1, vision: wasm, log, maxQueueLength: 4, workerNice: 0, workerWasmHeapMaxBytes: 256 * 1024 * 1024 });
+    try {
+      const first = internals(bounded).slots[0]!.worker;
+      // Three calls at once: the first grows the memory, the two waiting go to the fresh worker.
+      const answers = await Promise.all([bounded.analyzeBytes(GROUP, 'enroll'), bounded.analyzeBytes(AMY, 'enroll'), bounded.analyzeBytes(AMY, 'enroll')]);
+      expect(answers.map((a) => a.faces.length > 0)).toEqual([true, true, true]);
+      expect(answers[1]!.faces[0]!.descriptor).toEqual(reference.faces[0]!.descriptor);
+      expect(bounded.retiredWorkers).toBeGreaterThanOrEqual(1);
+      // The last one to answer may be retiring too: its successor is loading its models.
+      for (let i = 0; i < 600 && bounded.stats().size < 1; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(internals(bounded).slots[0]!.worker).not.toBe(first);
+      expect(bounded.stats()).toMatchObject({ size: 1, busy: 0, queued: 0, failed: 0 });
+    } finally {
+      await bounded.close();
+    }
+  });
+});
+
 function nativeBackendInstalled(): boolean {
   try {
     createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresCluster } from '../../scripts/postgresCluster.js';
 import { startServiceProcess, type ServiceProcess } from '../../scripts/serviceProcess.js';
 import { hqCommand, startHqProcess, type HqProcess } from '../../scripts/hqProcess.js';
-import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
+import { startTcpProxy, type TcpProxy } from '../../scripts/tcpProxy.js';
 
 /**
  * Issue 13, chain stores: a real PostgreSQL, `memberlens hq serve`, and two stores as the
@@ -246,6 +246,11 @@ describe('chain stores: one membership at every branch, on PostgreSQL at HQ', ()
     expect(overview.body.salesFen.total).toBe(Number(expectedSales));
     expect(overview.body.stores.find((s: { storeId: string }) => s.storeId === 'store-b').salesFen.total).toBe(5000);
     expect(overview.body.previous.salesFen.total).toBe(0);
+    // Amy bought at A and at B: a repeat buyer of the chain, though B saw her once.
+    const atBStore = overview.body.stores.find((s: { storeId: string }) => s.storeId === 'store-b');
+    expect(atBStore).toMatchObject({ buyingMembers: 1, repeatRate: 0 });
+    expect(overview.body.buyingMembers).toBe(PAYERS);
+    expect(overview.body.repeatRate).toBe(1);
     const none = await ownerCall(`/api/hq/overview?from=${day(-9)}&to=${day(-5)}`);
     expect(none.body.salesFen.total).toBe(0);
     expect((await ownerCall('/api/hq/overview?from=2026-13-01&to=x')).status).toBe(400);

@@ -94,7 +94,7 @@ class ScriptedScreen implements FrameScreen {
   readonly references: number[] = [];
   async judge(frame: LaneFrame): Promise<FrameVerdict> {
     this.judged.push(frame.seq);
-    return this.verdicts.get(frame.seq) ?? 'analyze';
+    return this.verdicts.get(frame.seq) ?? { kind: 'analyze' };
   }
   async analyzed(frame: LaneFrame): Promise<void> {
     this.references.push(frame.seq);
@@ -343,7 +343,7 @@ describe('LaneRecognizer', { timeout: 2000 }, () => {
 
   it('a frame the screen finds unchanged holds the tracks without a worker; the next changed one is analyzed and becomes the reference', async () => {
     const screen = new ScriptedScreen();
-    screen.verdicts.set(2, 'unchanged');
+    screen.verdicts.set(2, { kind: 'unchanged' });
     const h = harness({ screen });
     const held: TrackerEvent = { type: 'left', trackId: 't9' };
     h.tracker.holdEvents.push([held]);
@@ -384,6 +384,31 @@ describe('LaneRecognizer', { timeout: 2000 }, () => {
     await until(() => h.tracker.updates.length === 1, 'frame 1 analyzed');
     expect(h.logError).toHaveBeenCalledTimes(1);
     expect(h.tracker.held).toEqual([]);
+    h.slot.close();
+    await h.recognizer.stop();
+  });
+
+  it('analyzes within the search region the screen gives, but all of a newer frame that replaced the judged one', async () => {
+    const screen = new ScriptedScreen();
+    const region: Box = { x: 100, y: 50, width: 300, height: 300 };
+    screen.verdicts.set(1, { kind: 'analyze', searchRegion: region });
+    screen.verdicts.set(2, { kind: 'analyze', searchRegion: region });
+    const h = harness({ screen });
+    h.recognizer.start();
+    h.slot.offer(frame(1));
+    const first = await h.analyzer.call(0);
+    expect(first.options).toEqual({ describe: 'passing', skipDescriptorBoxes: [KNOWN_BOX], searchRegion: region });
+    first.resolve({ faces: [], timingsMs: TIMINGS });
+    await until(() => screen.references.length === 1, 'frame 1 analyzed');
+    const otherLane = await h.inference.acquire(); // frame 2 has to wait for the worker…
+    h.slot.offer(frame(2));
+    await until(() => screen.judged.length === 2, 'frame 2 judged');
+    h.slot.offer(frame(3)); // …and frame 3 arrives meanwhile
+    otherLane();
+    const second = await h.analyzer.call(1);
+    expect(second.bytes).toEqual(frame(3).bytes);
+    expect(second.options).toEqual({ describe: 'passing', skipDescriptorBoxes: [KNOWN_BOX] });
+    second.resolve({ faces: [], timingsMs: TIMINGS });
     h.slot.close();
     await h.recognizer.stop();
   });

@@ -8,29 +8,69 @@ import { defaultSettings } from '../support/settings.js';
 
 const OPTIONS = defaultSettings.sceneGate;
 const RECHECK_MS = defaultSettings.tracker.recheckEveryMs;
-const NOBODY: SceneState = { heldTracks: 0, newestTrackFramesAnalyzed: undefined };
+const NOBODY: SceneState = { heldTracks: 0, newestTrackFramesAnalyzed: undefined, followedBoxes: undefined };
 const STILL = 0;
-const at = (nowMs: number, o: Partial<GateInput> = {}): GateInput => ({ changedShare: STILL, nowMs, lastAnalyzedMs: 0, scene: NOBODY, ...o });
+const at = (nowMs: number, o: Partial<GateInput> = {}): GateInput => ({
+  changedShare: STILL,
+  changedRegion: undefined,
+  frameWidthPx: 640,
+  frameHeightPx: 480,
+  nowMs,
+  lastAnalyzedMs: 0,
+  scene: NOBODY,
+  ...o,
+});
+const ANALYZE = { kind: 'analyze' };
+const UNCHANGED = { kind: 'unchanged' };
 
 describe('gateVerdict', () => {
   it('analyzes a changed scene, a frame it cannot compare, and every frame when the gate is off', () => {
-    expect(gateVerdict(at(100, { changedShare: OPTIONS.changedShareMin }), OPTIONS, RECHECK_MS)).toBe('analyze');
-    expect(gateVerdict(at(100, { changedShare: undefined }), OPTIONS, RECHECK_MS)).toBe('analyze');
-    expect(gateVerdict(at(100), { ...OPTIONS, enabled: false }, RECHECK_MS)).toBe('analyze');
-    expect(gateVerdict(at(100, { changedShare: OPTIONS.changedShareMin / 2 }), OPTIONS, RECHECK_MS)).toBe('unchanged');
+    expect(gateVerdict(at(100, { changedShare: OPTIONS.changedShareMin }), OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
+    expect(gateVerdict(at(100, { changedShare: undefined }), OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
+    expect(gateVerdict(at(100), { ...OPTIONS, enabled: false }, RECHECK_MS)).toEqual(ANALYZE);
+    expect(gateVerdict(at(100, { changedShare: OPTIONS.changedShareMin / 2 }), OPTIONS, RECHECK_MS)).toEqual(UNCHANGED);
   });
 
   it('analyzes a still empty scene once per emptySceneRecheckMs', () => {
-    expect(gateVerdict(at(OPTIONS.emptySceneRecheckMs - 1), OPTIONS, RECHECK_MS)).toBe('unchanged');
-    expect(gateVerdict(at(OPTIONS.emptySceneRecheckMs), OPTIONS, RECHECK_MS)).toBe('analyze');
+    expect(gateVerdict(at(OPTIONS.emptySceneRecheckMs - 1), OPTIONS, RECHECK_MS)).toEqual(UNCHANGED);
+    expect(gateVerdict(at(OPTIONS.emptySceneRecheckMs), OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
   });
 
   it('analyzes a new face on each of its first newFaceFullRateFrames frames, then a still one once per recheckEveryMs', () => {
-    const young: SceneState = { heldTracks: 2, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames - 1 };
-    const settled: SceneState = { heldTracks: 2, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames };
-    expect(gateVerdict(at(10, { scene: young }), OPTIONS, RECHECK_MS)).toBe('analyze');
-    expect(gateVerdict(at(RECHECK_MS - 1, { scene: settled }), OPTIONS, RECHECK_MS)).toBe('unchanged');
-    expect(gateVerdict(at(RECHECK_MS, { scene: settled }), OPTIONS, RECHECK_MS)).toBe('analyze');
+    const young: SceneState = { heldTracks: 2, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames - 1, followedBoxes: undefined };
+    const settled: SceneState = { heldTracks: 2, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames, followedBoxes: undefined };
+    expect(gateVerdict(at(10, { scene: young }), OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
+    expect(gateVerdict(at(RECHECK_MS - 1, { scene: settled }), OPTIONS, RECHECK_MS)).toEqual(UNCHANGED);
+    expect(gateVerdict(at(RECHECK_MS, { scene: settled }), OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
+  });
+});
+
+describe('where the detector searches', () => {
+  const face = { x: 200, y: 100, width: 200, height: 200 };
+  const followed: SceneState = { heldTracks: 1, newestTrackFramesAnalyzed: 40, followedBoxes: [face] };
+  const m = OPTIONS.searchMarginRatio;
+  const near = { x: face.x - m * face.width, y: face.y - m * face.height, width: face.width * (1 + 2 * m), height: face.height * (1 + 2 * m) };
+
+  it('only around the faces already followed when all that changed lies there', () => {
+    const moved = at(100, { scene: followed, changedShare: 0.05, changedRegion: { x: 210, y: 110, width: 150, height: 150 } });
+    expect(gateVerdict(moved, OPTIONS, RECHECK_MS)).toEqual({ kind: 'analyze', searchRegion: near });
+    // The re-check of a still scene is no reason to look elsewhere either.
+    expect(gateVerdict(at(RECHECK_MS, { scene: followed }), OPTIONS, RECHECK_MS)).toEqual({ kind: 'analyze', searchRegion: near });
+  });
+
+  it('the whole frame when something changed elsewhere, a face needs describing, or the margin is 0', () => {
+    const elsewhere = at(100, { scene: followed, changedShare: 0.05, changedRegion: { x: 10, y: 10, width: 60, height: 60 } });
+    expect(gateVerdict(elsewhere, OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
+    const due = at(100, { scene: { ...followed, followedBoxes: undefined }, changedShare: 0.05, changedRegion: { x: 210, y: 110, width: 150, height: 150 } });
+    expect(gateVerdict(due, OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
+    const moved = at(100, { scene: followed, changedShare: 0.05, changedRegion: { x: 210, y: 110, width: 150, height: 150 } });
+    expect(gateVerdict(moved, { ...OPTIONS, searchMarginRatio: 0 }, RECHECK_MS)).toEqual(ANALYZE);
+  });
+
+  it('clipped to the frame', () => {
+    const atEdge: SceneState = { ...followed, followedBoxes: [{ x: 500, y: 380, width: 140, height: 100 }] };
+    const verdict = gateVerdict(at(100, { scene: atEdge, changedShare: 0.05, changedRegion: { x: 520, y: 400, width: 100, height: 60 } }), OPTIONS, RECHECK_MS);
+    expect(verdict).toEqual({ kind: 'analyze', searchRegion: { x: 500 - 140 * m, y: 380 - 100 * m, width: 140 * (1 + m), height: 100 * (1 + m) } });
   });
 });
 
@@ -55,8 +95,8 @@ describe('SceneGate on camera frames', () => {
     for (let k = 0; k < 30; k++) {
       const f = await frame(undefined, centre, k * 200);
       const verdict = await g.judge(f);
-      verdicts.push(verdict);
-      if (verdict === 'analyze') await g.analyzed(f);
+      verdicts.push(verdict.kind);
+      if (verdict.kind === 'analyze') await g.analyzed(f);
     }
     const analyzedAt = verdicts.flatMap((v, k) => (v === 'analyze' ? [k * 200] : []));
     expect(analyzedAt).toEqual([0, 5000]);
@@ -65,32 +105,32 @@ describe('SceneGate on camera frames', () => {
   it('a face walking in is analyzed from its first frame, and so is each step it moves', async () => {
     const g = gate();
     const empty = await frame(undefined);
-    expect(await g.judge(empty)).toBe('analyze');
+    expect(await g.judge(empty)).toEqual(ANALYZE);
     await g.analyzed(empty);
-    expect(await g.judge(await frame(undefined))).toBe('unchanged');
+    expect(await g.judge(await frame(undefined))).toEqual(UNCHANGED);
     // Far away and small at the edge of the frame, then two steps closer.
     for (const place of [{ left: 20, top: 220, facePx: 60 }, { left: 80, top: 190, facePx: 100 }, { left: 150, top: 160, facePx: 150 }]) {
       const step = await frame(amy, place);
-      expect(await g.judge(step)).toBe('analyze');
+      expect(await g.judge(step)).toEqual(ANALYZE);
       await g.analyzed(step);
     }
   });
 
   it('a member standing still is held after their first frames, re-checked once per recheckEveryMs, and someone else in their place is analyzed', async () => {
-    const g = gate(() => ({ heldTracks: 1, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames }));
+    const g = gate(() => ({ heldTracks: 1, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames, followedBoxes: undefined }));
     const first = await frame(amy, centre, 0);
-    expect(await g.judge(first)).toBe('analyze'); // nothing to compare with yet
+    expect(await g.judge(first)).toEqual(ANALYZE); // nothing to compare with yet
     await g.analyzed(first);
-    expect(await g.judge(await frame(amy, centre, 200))).toBe('unchanged');
-    expect(await g.judge(await frame(amy, { ...centre, left: centre.left + 1 }, 400))).toBe('unchanged'); // a pixel of sway
-    expect(await g.judge(await frame(amy, centre, RECHECK_MS))).toBe('analyze');
+    expect(await g.judge(await frame(amy, centre, 200))).toEqual(UNCHANGED);
+    expect(await g.judge(await frame(amy, { ...centre, left: centre.left + 1 }, 400))).toEqual(UNCHANGED); // a pixel of sway
+    expect(await g.judge(await frame(amy, centre, RECHECK_MS))).toEqual(ANALYZE);
     const stuart = readFileSync('test/fixtures/faces/stuart/stuart1.png');
-    expect(await g.judge(await frame(stuart, centre, 600))).toBe('analyze');
+    expect(await g.judge(await frame(stuart, centre, 600))).toEqual(ANALYZE);
   });
 
   it('an unreadable frame is left to the face engine to refuse', async () => {
     const g = gate();
     const garbage: LaneFrame = { seq: 1, atMs: 0, bytes: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(4000, 7)]) };
-    expect(await g.judge(garbage)).toBe('analyze');
+    expect(await g.judge(garbage)).toEqual(ANALYZE);
   });
 });

@@ -300,6 +300,17 @@ describe('an unchanged scene (hold)', () => {
     expect(left).toEqual([{ type: 'left', trackId: 'lane-1:1', memberId: 'alice' }]);
   });
 
+  it('offers the boxes to follow only while every held face is decided and none is due for a re-check', () => {
+    const { tracker } = newTracker();
+    tracker.update([face(box(100), ALICE)], 0);
+    expect(tracker.sceneState(0).followedBoxes).toBeUndefined(); // one vote: undecided
+    tracker.update([face(box(100), ALICE)], 200);
+    expect(tracker.sceneState(200).followedBoxes).toEqual([box(100)]);
+    expect(tracker.sceneState(200 + defaultSettings.tracker.recheckEveryMs).followedBoxes).toBeUndefined(); // re-check due
+    tracker.update([face(box(100)), face(box(400), BOB)], 400); // Bob steps in, undecided
+    expect(tracker.sceneState(400).followedBoxes).toBeUndefined();
+  });
+
   it('reports the fewest analyzed frames among the faces it holds, so a new face is analyzed at full rate', () => {
     const { tracker } = newTracker();
     tracker.update([face(box(100), ALICE)], 0);
