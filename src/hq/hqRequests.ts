@@ -18,7 +18,9 @@ const entryBody = z
     recordedAtMs: int.nonnegative(),
   })
   .strict();
-const memberBody = z.object({ name: z.string().min(1).max(100), phone: z.string().max(20).nullable(), createdAtMs: int, updatedAtMs: int }).strict();
+const memberBody = z
+  .object({ name: z.string().min(1).max(100), phone: z.string().max(20).nullable(), createdAtMs: int, updatedAtMs: int, marketingOptOut: z.union([z.literal(0), z.literal(1)]).optional() })
+  .strict();
 const payerBody = z.object({ payerKey: z.string().regex(/^[0-9a-f]{64}$/), channel: z.string().min(1).max(32), createdAtMs: int }).strict();
 const consentBody = z
   .object({ consentId: id, kind: z.string().min(1).max(32), method: z.string().min(1).max(32), grantedAtMs: int, withdrawnAtMs: int.nullable() })
