@@ -229,6 +229,27 @@ export class HqLedger {
     }));
   }
 
+  /**
+   * Members' purchases in [fromMs, toMs): per store and for the whole chain, members who bought
+   * and those who bought at least twice (orders by id). A member who bought once at each of
+   * two branches is a repeat buyer of the chain, not of either branch.
+   */
+  async buyers(fromMs: number, toMs: number): Promise<{ chain: { buying: number; repeat: number; orders: number }; byStore: Map<string, { buying: number; repeat: number; orders: number }> }> {
+    const { rows } = await this.pool.query<{ store_id: string | null; buying: string; repeat: string; orders: string }>(
+      `WITH orders AS (
+         SELECT store_id, member_id, count(DISTINCT body->>'orderId') AS n FROM chain_events
+         WHERE kind = 'entry' AND body->>'kind' = 'spend' AND (body->>'atMs')::bigint >= $1 AND (body->>'atMs')::bigint < $2
+         GROUP BY store_id, member_id)
+       SELECT store_id, count(*) AS buying, count(*) FILTER (WHERE n >= 2) AS repeat, sum(n) AS orders FROM orders GROUP BY store_id
+       UNION ALL
+       SELECT NULL, count(*), count(*) FILTER (WHERE n >= 2), coalesce(sum(n), 0) FROM (SELECT member_id, sum(n) AS n FROM orders GROUP BY member_id) m`,
+      [fromMs, toMs],
+    );
+    const toFigures = (r: (typeof rows)[number]) => ({ buying: Number(r.buying), repeat: Number(r.repeat), orders: Number(r.orders) });
+    const chainRow = rows.find((r) => r.store_id === null)!;
+    return { chain: toFigures(chainRow), byStore: new Map(rows.filter((r) => r.store_id !== null).map((r) => [r.store_id!, toFigures(r)])) };
+  }
+
   /** Sales (payments less refunds, by payment time) and new members per store in [fromMs, toMs). */
   async salesAndMembers(fromMs: number, toMs: number): Promise<Map<string, { salesFen: number; payments: number; newMembers: number }>> {
     const sales = await this.pool.query<{ store_id: string; fen: number; payments: number }>(

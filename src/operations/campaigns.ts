@@ -8,54 +8,41 @@
  * never the date; no phone number, no payer id.
  */
 import type { TillPrompt } from '../push/tillEvents.js';
+import { addDays, daysBetween, type LocalDate } from '../ledger/storeCalendar.js';
 import { couponValueText, DAY_MS, yuanText, type CouponRecord } from './coupons.js';
 
 export type CounterPrompt = TillPrompt;
 
 type CouponLike = Pick<CouponRecord, 'couponId' | 'title' | 'amountOffFen' | 'rate'>;
 
-/** The store's calendar date of `ms` (the till PC's time zone), YYYY-MM-DD. */
-export function storeDay(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
-
-/** Days from `day` back to the one before it, by the store's calendar. */
-export function previousDay(day: string): string {
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return storeDay(new Date(y, m - 1, d - 1, 12).getTime());
-}
-
 /**
- * Consecutive visit days ending today: `days` newest first, today's included. A day missed
- * ends the streak.
+ * Consecutive visit days ending `today`: `days` newest first (the store's local dates), today's
+ * included. A day missed ends the streak.
  */
-export function visitStreak(days: readonly string[], today: string): number {
+export function visitStreak(days: readonly LocalDate[], today: LocalDate): number {
   let streak = 0;
   let expected = today;
   for (const day of days) {
     if (day > expected) continue;
     if (day !== expected) break;
     streak++;
-    expected = previousDay(expected);
+    expected = addDays(expected, -1);
   }
   return streak;
 }
 
 /**
- * Whether `nowMs` lies within `windowDays` of the birthday `monthDay` ("MM-DD") by the store's
- * calendar, and the year the birthday belongs to (the key: once a year). 02-29 is kept on
- * 02-28 in other years.
+ * Whether `today` (the store's local date) lies within `windowDays` of the birthday
+ * `monthDay` ("MM-DD"), and the year the birthday belongs to (the key: once a year). 02-29 is
+ * kept on 02-28 in other years.
  */
-export function birthdayWindow(monthDay: string, nowMs: number, windowDays: number): { year: number } | null {
-  const [m, d] = monthDay.split('-').map(Number) as [number, number];
-  const today = new Date(nowMs);
-  const todayNoon = new Date(today.getFullYear(), today.getMonth(), today.getDate(), 12).getTime();
-  for (const year of [today.getFullYear() - 1, today.getFullYear(), today.getFullYear() + 1]) {
-    const leap = new Date(year, 1, 29).getMonth() === 1;
-    const day = m === 2 && d === 29 && !leap ? 28 : d;
-    const birthdayNoon = new Date(year, m - 1, day, 12).getTime();
-    if (Math.abs(Math.round((todayNoon - birthdayNoon) / DAY_MS)) <= windowDays) return { year };
+export function birthdayWindow(monthDay: string, today: LocalDate, windowDays: number): { year: number } | null {
+  const year = Number(today.slice(0, 4));
+  const [month, day] = monthDay.split('-') as [string, string];
+  for (const y of [year - 1, year, year + 1]) {
+    const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+    const birthday = `${y}-${month}-${month === '02' && day === '29' && !leap ? '28' : day}`;
+    if (Math.abs(daysBetween(birthday, today)) <= windowDays) return { year: y };
   }
   return null;
 }
@@ -136,8 +123,4 @@ function withCoupon(prompt: CounterPrompt, coupon: CouponLike): CounterPrompt {
   prompt.couponId = coupon.couponId;
   if (coupon.amountOffFen !== null) prompt.amountFen = coupon.amountOffFen;
   return prompt;
-}
-
-function pad(n: number): string {
-  return String(n).padStart(2, '0');
 }

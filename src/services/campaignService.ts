@@ -16,7 +16,6 @@ import {
   pointsExpiringPrompt,
   rechargeOfferPrompt,
   referralPrompt,
-  storeDay,
   visitStreak,
   type CounterPrompt,
 } from '../operations/campaigns.js';
@@ -32,7 +31,7 @@ export interface CampaignRulesView {
 }
 
 export interface CampaignServiceDeps {
-  store: Pick<MemberStore, 'campaigns' | 'audit' | 'inTransaction' | 'coupons' | 'membership' | 'members'>;
+  store: Pick<MemberStore, 'campaigns' | 'audit' | 'inTransaction' | 'coupons' | 'membership' | 'members' | 'calendar'>;
   /** The member's lifecycle now, for the dormant welcome. */
   segments: Pick<SegmentService, 'recompute'>;
   settings: CampaignSettings;
@@ -182,12 +181,14 @@ export class CampaignService {
     const prefs = store.campaigns.preferences(memberId);
     if (!member || !prefs) return [];
     const rules = this.rules();
-    const today = storeDay(now);
+    const today = store.calendar.dateOf(now);
     // The visit counts whatever the member's marketing choice: it is what happened, not a message.
-    const firstVisitToday = store.campaigns.recordVisit(memberId, today, lane, via, now);
+    store.campaigns.recordVisit(memberId, today, lane, via, now);
     const prompts: CounterPrompt[] = [];
     if (!prefs.marketingOptOut) {
-      if (rules.checkIn.enabled && firstVisitToday && store.campaigns.fire(memberId, RULE.checkIn, today, null, now)) {
+      // 签到 is a visit the member was recognized on (face or their member QR), not a number typed in.
+      const checksIn = via === 'face' || via === 'member-qr';
+      if (rules.checkIn.enabled && checksIn && store.campaigns.fire(memberId, RULE.checkIn, today, null, now)) {
         if (rules.checkIn.points > 0) store.membership.awardPoints(memberId, rules.checkIn.points, `check-in:${today}`);
         prompts.push(checkInPrompt(visitStreak(store.campaigns.visitDays(memberId, 366), today), rules.checkIn.points));
       }
@@ -198,7 +199,7 @@ export class CampaignService {
         const coupon = key ? this.#fireWithCoupon(memberId, RULE.dormantWelcome, key, rules.dormantWelcome.coupon, now) : undefined;
         if (coupon) prompts.push(dormantWelcomePrompt(daysAway(quietSinceMs, now), coupon));
       }
-      const birthday = rules.birthday.enabled && prefs.birthday ? birthdayWindow(prefs.birthday.monthDay, now, rules.birthday.windowDays) : null;
+      const birthday = rules.birthday.enabled && prefs.birthday ? birthdayWindow(prefs.birthday.monthDay, today, rules.birthday.windowDays) : null;
       if (birthday && rules.birthday.reward === 'coupon') {
         const coupon = this.#fireWithCoupon(memberId, RULE.birthday, String(birthday.year), rules.birthday.coupon, now);
         if (coupon) prompts.push(birthdayCouponPrompt(coupon));
@@ -253,7 +254,7 @@ export class CampaignService {
       if (coupon) prompts.push(couponGivenPrompt({ zh: `满${minYuan}送券`, en: `Spent ¥${minYuan} or more` }, coupon));
     }
     const birthday = rules.birthday.enabled && rules.birthday.reward === 'points-multiplier' && prefs.birthday
-      ? birthdayWindow(prefs.birthday.monthDay, now, rules.birthday.windowDays)
+      ? birthdayWindow(prefs.birthday.monthDay, store.calendar.dateOf(now), rules.birthday.windowDays)
       : null;
     if (birthday && facts.pointsEarned > 0 && store.campaigns.fire(facts.memberId, RULE.birthdayPoints, String(birthday.year), null, now)) {
       store.membership.awardPoints(facts.memberId, facts.pointsEarned * (rules.birthday.pointsMultiplier - 1), `birthday:${facts.orderId}`);

@@ -78,6 +78,12 @@ export class MemberImportService {
     const rejected: RejectedRow[] = [];
     let added = 0;
     let unchanged = 0;
+    // A member's segment is recomputed once per batch, not once for each of their purchases.
+    const touched = new Set<string>();
+    const recomputeTouched = () => {
+      for (const memberId of touched) segments.recompute(memberId);
+      touched.clear();
+    };
     this.#inBatches(rows, (row) => {
       const member = store.members.byPhone(row.phone);
       if (!member) {
@@ -87,21 +93,24 @@ export class MemberImportService {
       let duplicate = false;
       const failure = attempt(store, () => {
         duplicate = store.membership.recordPastPurchase({ memberId: member.id, orderId: row.orderId, amountYuan: row.amountYuan, paidAtMs: row.paidAtMs }).duplicate;
-        if (!duplicate) segments.recompute(member.id);
       });
+      if (!failure && !duplicate) touched.add(member.id);
       if (failure) rejected.push({ line: row.line, ...failure });
       else if (duplicate) unchanged++;
       else added++;
-    });
+    }, recomputeTouched);
     this.#record(actor, 'purchases', { added, unchanged, rejected: rejected.length });
     return { added, unchanged, rejected };
   }
 
-  /** Many rows per transaction, so a large file costs a few fsyncs, not one per row. */
-  #inBatches<T>(rows: readonly T[], write: (row: T) => void): void {
+  /** Many rows per transaction, so a large file costs a few fsyncs, not one per row; `afterBatch` runs in the batch's transaction. */
+  #inBatches<T>(rows: readonly T[], write: (row: T) => void, afterBatch?: () => void): void {
     const size = this.deps.rowsPerCommit ?? ROWS_PER_COMMIT;
     for (let i = 0; i < rows.length; i += size) {
-      this.deps.store.inTransaction(() => rows.slice(i, i + size).forEach(write));
+      this.deps.store.inTransaction(() => {
+        rows.slice(i, i + size).forEach(write);
+        afterBatch?.();
+      });
     }
   }
 

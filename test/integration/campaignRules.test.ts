@@ -65,6 +65,14 @@ describe('check-in (签到)', () => {
     expect(campaigns.atCounter(id, 'l1', 'face').find((p) => p.kind === 'check-in')?.message).toBe('签到成功，连续2天，+5积分');
   });
 
+  it('a phone number typed in is a visit but no check-in; the face later that day is', () => {
+    const id = member('a2');
+    expect(kinds(campaigns.atCounter(id, 'l1', 'phone'))).not.toContain('check-in');
+    nextVisit();
+    expect(kinds(campaigns.atCounter(id, 'l1', 'face'))).toContain('check-in');
+    expect(store.campaigns.visitDays(id, 5)).toHaveLength(1);
+  });
+
   it('a member who opted out is counted as a visitor but gets no check-in and no points', () => {
     const id = member('b');
     optOut(id);

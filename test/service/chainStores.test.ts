@@ -124,6 +124,8 @@ describe('chain stores: one membership at every branch, on PostgreSQL at HQ', ()
     expect(atB.status).toBe(201);
     expect(atB.body.memberId).toBe(amy);
     expect(atB.body.created).toBe(false);
+    // She declines marketing at B: no branch may send her messages.
+    expect((await call(storeB, 'admin', 'PATCH', `/api/members/${amy}`, { marketingOptOut: true })).status).toBe(200);
 
     // --- A's link is cut: A sells on; B spends Amy's stored value; A's spend is refused ---
     proxy.cut();
@@ -228,6 +230,7 @@ describe('chain stores: one membership at every branch, on PostgreSQL at HQ', ()
     for (const s of [storeA, storeB]) {
       const m = await call(s, 'admin', 'GET', `/api/members/${amy}`);
       expect(m.body.membership.balanceYuan).toBe(200);
+      expect(m.body.marketing.marketingOptOut).toBe(true);
     }
 
     // The owner sees the stores and the chain's sales.
@@ -246,6 +249,11 @@ describe('chain stores: one membership at every branch, on PostgreSQL at HQ', ()
     expect(overview.body.salesFen.total).toBe(Number(expectedSales));
     expect(overview.body.stores.find((s: { storeId: string }) => s.storeId === 'store-b').salesFen.total).toBe(5000);
     expect(overview.body.previous.salesFen.total).toBe(0);
+    // Amy bought at A and at B: a repeat buyer of the chain, though B saw her once.
+    const atBStore = overview.body.stores.find((s: { storeId: string }) => s.storeId === 'store-b');
+    expect(atBStore).toMatchObject({ buyingMembers: 1, repeatRate: 0 });
+    expect(overview.body.buyingMembers).toBe(PAYERS);
+    expect(overview.body.repeatRate).toBe(1);
     const none = await ownerCall(`/api/hq/overview?from=${day(-9)}&to=${day(-5)}`);
     expect(none.body.salesFen.total).toBe(0);
     expect((await ownerCall('/api/hq/overview?from=2026-13-01&to=x')).status).toBe(400);

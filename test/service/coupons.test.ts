@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApp } from '../../src/app.js';
 import type { Role } from '../../src/ledger/index.js';
 import { postJson, requestJson, startTestApp, type TestApp } from '../support/testApp.js';
+import { recordingTill, type TillEvent } from '../support/till.js';
 
 /**
  * Coupons and campaign rules through the REST API of the running service: an admin batch to
@@ -116,6 +117,49 @@ describe('coupons and campaign rules over the API', () => {
     const read = await get('/api/campaigns/rules');
     expect(read.body.rules).toEqual(saved.body.rules);
     expect(app.core.store.audit.listByAction('campaign.rules', { limit: 5 })).toHaveLength(1);
+  });
+
+  it('refuses hostile rule bodies with a 400 naming the problem, and keeps the rules', async () => {
+    const before = (await get('/api/campaigns/rules')).body.rules;
+    const put = (body: string) =>
+      fetch(`${app.url}/api/campaigns/rules`, { method: 'PUT', headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' }, body });
+    for (const body of ['null', '[]', '"rules"', '{"joinGift": 1}', '{"dormantWelcome": {"coupon": {"title": "回归\\u202e券", "amountOffYuan": 10, "validDays": 3}}}', `{"x":${'['.repeat(5000)}${']'.repeat(5000)}}`]) {
+      const res = await put(body);
+      expect(res.status, body.slice(0, 60)).toBe(400);
+      expect(Object.keys((await res.json()) as object)).toEqual(['error']);
+    }
+    expect((await get('/api/campaigns/rules')).body.rules).toEqual(before);
+  });
+
+  it('老带新 at the lane: a member QR scanned, then a first-time payer pays; both get their coupon, once', async () => {
+    const events: TillEvent[] = [];
+    const till = await recordingTill(app.url, tokens.till, 'lane1', events);
+    try {
+      const referrer = (await pay('erin', '20.00')).body.memberId as string;
+      const qr = await get(`/api/members/${referrer}/qr`);
+      expect((await postJson(`${app.url}/api/lanes/lane1/scans`, tokens.device, { code: qr.body.code })).status).toBe(200);
+      const newcomer = await pay('frank-first-time', '30.00');
+      expect(newcomer.body.created).toBe(true);
+      const deadline = Date.now() + 5000;
+      let linked: TillEvent | undefined;
+      while (!(linked = events.find((e) => e.name === 'payment:linked' && e.payload.orderId === newcomer.body.orderId)) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(linked?.payload.prompts.map((p: { kind: string }) => p.kind)).toContain('referral');
+      const titles = async (id: string) => ((await get(`/api/members/${id}/coupons`)).body.coupons as { title: string }[]).map((c) => c.title).sort();
+      expect(await titles(newcomer.body.memberId)).toEqual(['好友礼券', '新会员礼券']);
+      expect(await titles(referrer)).toEqual(['推荐奖励券', '新会员礼券']);
+
+      // The QR was used up: the next first-time payer at the lane is nobody's referral; and a
+      // member who scans their own QR and pays refers nobody.
+      const later = await pay('gina-first-time', '30.00');
+      expect(await titles(later.body.memberId)).toEqual(['新会员礼券']);
+      expect((await postJson(`${app.url}/api/lanes/lane1/scans`, tokens.device, { code: (await get(`/api/members/${referrer}/qr`)).body.code })).status).toBe(200);
+      await pay('erin', '30.00');
+      expect(await titles(referrer)).toEqual(['推荐奖励券', '新会员礼券']);
+    } finally {
+      till.socket.close();
+    }
   });
 
   it('a birthday is stored only with the member\'s agreement, and shows on the member detail', async () => {
