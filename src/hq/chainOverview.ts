@@ -31,7 +31,8 @@ function offsetMs(atMs: number, timeZone: string): number {
  * a member who bought at two branches is a repeat buyer of the chain), new members by the
  * branch where they joined.
  */
-export async function chainOverview(ledger: HqLedger, q: { from: string; to: string; timeZone: string }) {
+export async function chainOverview(ledger: HqLedger, query: { from?: string; to?: string; timeZone: string }) {
+  const q = { ...defaultPeriod(query.timeZone), ...(query.from && query.to ? { from: query.from, to: query.to } : {}), timeZone: query.timeZone };
   const fromMs = zonedMidnightMs(q.from, q.timeZone);
   const toMs = zonedMidnightMs(q.to, q.timeZone);
   const lengthMs = Math.max(DAY_MS, toMs - fromMs);
@@ -70,4 +71,11 @@ export async function chainOverview(ledger: HqLedger, q: { from: string; to: str
     ...(await period(fromMs, toMs)),
     previous: await period(fromMs - lengthMs, fromMs),
   };
+}
+
+/** The last 7 days up to and including today in `timeZone`: to is tomorrow (exclusive). */
+function defaultPeriod(timeZone: string): { from: string; to: string } {
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  const shift = (days: number) => new Date(Date.parse(`${today}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+  return { from: shift(-6), to: shift(1) };
 }

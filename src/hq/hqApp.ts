@@ -1,3 +1,4 @@
+import path from 'node:path';
 import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { ZodError } from 'zod';
@@ -18,6 +19,8 @@ export interface HqAppDeps {
   log: Logger;
   maxBatchBytes: number;
   timeZone: string;
+  /** Compiled pages (dist/web): the owner's page at /hq/ and the shared styles. */
+  webDir: string;
 }
 
 /**
@@ -51,6 +54,11 @@ export function createHqApp(deps: HqAppDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+
+  // The owner's page; it signs in with an owner token and calls /api/hq/* like any client.
+  app.get('/', (_req, res) => res.redirect('/hq/'));
+  app.use('/hq', express.static(path.join(deps.webDir, 'hq')));
+  app.use('/shared', express.static(path.join(deps.webDir, 'shared')));
 
   app.get('/api/chain/join', store, async (req, res) => {
     res.json({ storeId: req.storeId, payerKeySecret: (await ledger.payerKeySecret()).toString('hex') });

@@ -125,7 +125,10 @@ export class HqLedger {
            ON CONFLICT (gid) DO NOTHING`,
           [storeId, fresh.map((e) => e.gid), fresh.map((e) => e.seq), fresh.map((e) => e.kind), fresh.map((e) => e.memberId), fresh.map((e) => JSON.stringify(e.body))],
         );
-        await project(client, storeId, lastSeq);
+        const faceGone = fresh
+          .filter((e) => e.kind === 'member-erase' || (e.kind === 'consent' && (e.body.kind === 'face' || e.body.kind === 'chain-face') && e.body.withdrawnAtMs !== null))
+          .map((e) => e.memberId);
+        await project(client, storeId, lastSeq, faceGone);
       }
       await client.query('UPDATE stores SET last_seq = $2, last_sync_at = now(), reported_backlog = $3 WHERE store_id = $1', [storeId, newLast, Math.max(0, backlog - fresh.length)]);
       return { lastSeq: newLast, accepted: fresh.length };
@@ -276,7 +279,7 @@ export class HqLedger {
  * `afterSeq`): directory, payer links, consents, erasures, balances. Set-based, so a batch of
  * hundreds of entries costs a handful of statements.
  */
-async function project(client: HqClient, storeId: string, afterSeq: number): Promise<void> {
+async function project(client: HqClient, storeId: string, afterSeq: number, faceGone: string[]): Promise<void> {
   const batch = `FROM chain_events WHERE store_id = $1 AND store_seq > $2`;
   const args = [storeId, afterSeq];
   await client.query(
@@ -300,14 +303,11 @@ async function project(client: HqClient, storeId: string, afterSeq: number): Pro
      ON CONFLICT (consent_id) DO UPDATE SET withdrawn_at_ms = excluded.withdrawn_at_ms`,
     args,
   );
-  // A withdrawn face consent (here or chain-wide): the member's sealed faces are scrubbed from
-  // HQ, and no branch that joins later receives them.
-  await client.query(
-    `UPDATE chain_events SET body = '{"scrubbed":true}'::jsonb, delivered = false
-     WHERE kind = 'face' AND member_id IN (
-       SELECT member_id ${batch} AND (kind = 'member-erase' OR (kind = 'consent' AND body->>'kind' IN ('face', 'chain-face') AND body->>'withdrawnAtMs' IS NOT NULL)))`,
-    args,
-  );
+  // A withdrawn face consent (here or chain-wide) or an erasure: the member's sealed faces are
+  // scrubbed from HQ, and no branch that joins later receives them.
+  if (faceGone.length > 0) {
+    await client.query(`UPDATE chain_events SET body = '{"scrubbed":true}'::jsonb, delivered = false WHERE kind = 'face' AND member_id = ANY($1)`, [faceGone]);
+  }
   // An erasure: the directory keeps the id (entries still arrive for it) without name or phone;
   // its payer links and consents go, and later changes to it are kept but sent to no branch.
   const erased = await client.query<{ member_id: string }>(

@@ -18,7 +18,9 @@ const entryBody = z
     recordedAtMs: int.nonnegative(),
   })
   .strict();
-const memberBody = z.object({ name: z.string().min(1).max(100), phone: z.string().max(20).nullable(), createdAtMs: int, updatedAtMs: int }).strict();
+const memberBody = z
+  .object({ name: z.string().min(1).max(100), phone: z.string().max(20).nullable(), createdAtMs: int, updatedAtMs: int, marketingOptOut: z.union([z.literal(0), z.literal(1)]).optional() })
+  .strict();
 const payerBody = z.object({ payerKey: z.string().regex(/^[0-9a-f]{64}$/), channel: z.string().min(1).max(32), createdAtMs: int }).strict();
 const consentBody = z
   .object({ consentId: id, kind: z.string().min(1).max(32), method: z.string().min(1).max(32), grantedAtMs: int, withdrawnAtMs: int.nullable() })
@@ -59,7 +61,9 @@ export const spendInput = z
   .strict();
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
+/** Without from and to: the last 7 days up to today, in HQ's time zone. */
 export const overviewQuery = z
-  .object({ from: day, to: day })
+  .object({ from: day.optional(), to: day.optional() })
   .strict()
-  .refine((q) => q.from < q.to, { message: 'from must be before to (to is exclusive)', path: ['to'] });
+  .refine((q) => (q.from === undefined) === (q.to === undefined), { message: 'give both from and to, or neither (the last 7 days)', path: ['to'] })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { message: 'from must be before to (to is exclusive)', path: ['to'] });

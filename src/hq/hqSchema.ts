@@ -59,6 +59,7 @@ CREATE TABLE chain_events (
 
 CREATE INDEX chain_events_member ON chain_events (member_id) WHERE kind = 'entry';
 CREATE INDEX chain_events_feed ON chain_events (xid, id);
+CREATE INDEX chain_events_faces ON chain_events (member_id) WHERE kind = 'face';
 
 CREATE TABLE members (
   member_id      text PRIMARY KEY,

@@ -1,10 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { HqSettings } from '../config/settingsSchema.js';
 import { childLogger, type Logger } from '../core/logger.js';
 import { createHqApp } from './hqApp.js';
 import { openHqDatabase } from './hqDatabase.js';
 import { HqLedger } from './hqLedger.js';
+
+/** Compiled pages live in dist/web whether this module runs from src/ (tsx) or dist/. */
+const WEB_DIR = fileURLToPath(new URL('../../dist/web', import.meta.url));
 
 export interface RunningHq {
   url: string;
@@ -15,7 +19,7 @@ export interface RunningHq {
 export async function startHq(settings: HqSettings, root: Logger): Promise<RunningHq> {
   const log = childLogger(root, 'hq');
   const pool = await openHqDatabase(settings.databaseUrl, settings.poolSize);
-  const app = createHqApp({ ledger: new HqLedger(pool), log, maxBatchBytes: settings.maxBatchBytes, timeZone: settings.timeZone });
+  const app = createHqApp({ ledger: new HqLedger(pool), log, maxBatchBytes: settings.maxBatchBytes, timeZone: settings.timeZone, webDir: WEB_DIR });
   const server: Server = createServer(app);
   try {
     await new Promise<void>((resolve, reject) => {

@@ -53,7 +53,7 @@ export interface ChainFaceHooks {
   consent(event: ChainFeedEvent, outcome: ChainApplyOutcome): void;
 }
 
-const MEMBER_BODY = `json_object('name', m.name, 'phone', m.phone, 'createdAtMs', m.created_at_ms, 'updatedAtMs', m.updated_at_ms)`;
+const MEMBER_BODY = `json_object('name', m.name, 'phone', m.phone, 'createdAtMs', m.created_at_ms, 'updatedAtMs', m.updated_at_ms, 'marketingOptOut', m.marketing_opt_out)`;
 const CONSENT_BODY = `json_object('consentId', c.id, 'kind', c.kind, 'method', c.method, 'grantedAtMs', c.granted_at_ms, 'withdrawnAtMs', c.withdrawn_at_ms)`;
 
 /**
@@ -94,10 +94,11 @@ export class ChainReplica {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#memberExists = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM members WHERE id = ?');
-    this.#upsertMember = db.prepare<[string, string, string | null, number, number]>(
-      `INSERT INTO members (id, name, phone, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?)
+    this.#upsertMember = db.prepare<[string, string, string | null, number, number, number]>(
+      `INSERT INTO members (id, name, phone, created_at_ms, updated_at_ms, marketing_opt_out) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone,
-         created_at_ms = min(members.created_at_ms, excluded.created_at_ms), updated_at_ms = excluded.updated_at_ms
+         created_at_ms = min(members.created_at_ms, excluded.created_at_ms), updated_at_ms = excluded.updated_at_ms,
+         marketing_opt_out = excluded.marketing_opt_out
        WHERE excluded.updated_at_ms >= members.updated_at_ms`,
     );
     this.#deleteMember = db.prepare<[string]>('DELETE FROM members WHERE id = ?');
@@ -240,14 +241,15 @@ export class ChainReplica {
         return;
       }
       case 'member': {
-        const b = event.body as { name: string; phone: string | null; createdAtMs: number; updatedAtMs: number };
+        const b = event.body as { name: string; phone: string | null; createdAtMs: number; updatedAtMs: number; marketingOptOut?: number };
+        const optOut = b.marketingOptOut === 1 ? 1 : 0;
         try {
-          this.#upsertMember.run(event.memberId, b.name, b.phone, b.createdAtMs, b.updatedAtMs);
+          this.#upsertMember.run(event.memberId, b.name, b.phone, b.createdAtMs, b.updatedAtMs, optOut);
         } catch (err) {
           // The phone number is another member's here (two people registered it at two
           // branches before either synced): keep the member, without the number.
           if ((err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
-          this.#upsertMember.run(event.memberId, b.name, null, b.createdAtMs, b.updatedAtMs);
+          this.#upsertMember.run(event.memberId, b.name, null, b.createdAtMs, b.updatedAtMs, optOut);
         }
         outcome.touched.add(event.memberId);
         return;

@@ -173,6 +173,14 @@ describe('memberlens import members and purchases', () => {
     ]);
     expect(result.lines.at(-1)).toMatchObject({ rows: 0, added: 0 });
     expect((await cli('import', 'members', path.join(dir.path, 'missing.csv'))).code).toBe(2);
+
+    // A quote left open swallows the rest of the file: nothing of it is imported.
+    const broken = path.join(dir.path, 'broken.csv');
+    writeFileSync(broken, 'name,phone\nAmy,13800138000\n"Bob,13800138001\nCat,13800138002\n');
+    const unreadable = await cli('import', 'members', broken);
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.lines[0]).toMatchObject({ field: '', problem: expect.stringMatching(/cannot be read as CSV \(Quote Not Closed/) });
+    expect(unreadable.lines.at(-1)).toMatchObject({ rows: 0, added: 0 });
   });
 
   it('migration 8 rebuilds the ledger with every entry, id, balance and trigger it had', () => {

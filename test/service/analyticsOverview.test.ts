@@ -75,6 +75,9 @@ beforeAll(async () => {
   await pay('c-5', 'eve', 66, localTime(day(1), 20), 'alipay');
   // Cash: two non-members (one partly refunded) and one member who shows her member QR first.
   await cash('c-cash-1', 12.5, localTime(day(9), 10));
+  // The POS sends it again: the first answer, counted once (the ledger comparison below would see a second).
+  const again = await postJson(`${base}/api/payments`, t.tokens.pos, { orderId: 'c-cash-1', lane: 'lane1', channel: 'cash', amount: 12.5, paidAt: new Date(localTime(day(9), 10)).toISOString() });
+  expect(again).toMatchObject({ status: 200, body: { duplicate: true, memberId: null } });
   await cash('c-cash-2', 40, localTime(day(4), 16));
   await refund('c-cash-2', 'c-cash-2-r', 10);
   const qr = await requestJson(`${base}/api/members/${amy.memberId}/qr`, t.tokens.admin, 'GET');

@@ -124,6 +124,8 @@ describe('chain stores: one membership at every branch, on PostgreSQL at HQ', ()
     expect(atB.status).toBe(201);
     expect(atB.body.memberId).toBe(amy);
     expect(atB.body.created).toBe(false);
+    // She declines marketing at B: no branch may send her messages.
+    expect((await call(storeB, 'admin', 'PATCH', `/api/members/${amy}`, { marketingOptOut: true })).status).toBe(200);
 
     // --- A's link is cut: A sells on; B spends Amy's stored value; A's spend is refused ---
     proxy.cut();
@@ -228,6 +230,7 @@ describe('chain stores: one membership at every branch, on PostgreSQL at HQ', ()
     for (const s of [storeA, storeB]) {
       const m = await call(s, 'admin', 'GET', `/api/members/${amy}`);
       expect(m.body.membership.balanceYuan).toBe(200);
+      expect(m.body.marketing.marketingOptOut).toBe(true);
     }
 
     // The owner sees the stores and the chain's sales.

@@ -593,3 +593,42 @@ describe('Checkout member QR issue', () => {
     await expectUserError(() => h.checkout.issueMemberQrFor('m_nobody', 60_000, issueMemberQr), 'member-not-found');
   });
 });
+
+describe('Checkout cash sale', () => {
+  const cash = (h: ReturnType<typeof harness>, orderId = 'c1') =>
+    h.checkout.cashSale({ orderId, lane: LANE, amount: '30', paidAtMs: T0 - 100, actor: 'pos' });
+
+  it('credits the member whose face the lane names, counts a face-linked payment and tells the till', async () => {
+    const h = harness();
+    h.lane.cashCustomer = { kind: 'member', memberId: PAYER.memberId, via: 'face', trackId: 't3' };
+    const out = await cash(h);
+    expect(out).toMatchObject({ memberId: PAYER.memberId, identifiedBy: 'face', duplicate: false });
+    expect(h.membership.recordCashSale).toHaveBeenCalledWith({ orderId: 'c1', lane: LANE, memberId: PAYER.memberId, amountYuan: '30', paidAtMs: T0 - 100 });
+    expect(h.membership.countFaceLinkedPayment).toHaveBeenCalledWith(LANE, T0 - 100);
+    expect(h.till.of('payment:linked')).toMatchObject([{ orderId: 'c1', memberId: PAYER.memberId, amount: 30, face: 'confirmed' }]);
+  });
+
+  it('credits the member of a scanned member QR without counting a face', async () => {
+    const h = harness();
+    h.lane.cashCustomer = { kind: 'member', memberId: PAYER.memberId, via: 'member-qr' };
+    expect(await cash(h)).toMatchObject({ memberId: PAYER.memberId, identifiedBy: 'member-qr' });
+    expect(h.membership.countFaceLinkedPayment).not.toHaveBeenCalled();
+    expect(h.till.of('payment:linked')).toMatchObject([{ face: 'no-link' }]);
+  });
+
+  it('records a non-member sale when the lane names nobody, and tells no till', async () => {
+    const h = harness();
+    h.lane.cashCustomer = { kind: 'none', reason: 'ambiguous' };
+    expect(await cash(h)).toMatchObject({ memberId: null, identifiedBy: null, pointsEarned: 0 });
+    expect(h.membership.recordCashSale).toHaveBeenCalledWith(expect.objectContaining({ memberId: undefined }));
+    expect(h.membership.countFaceLinkedPayment).not.toHaveBeenCalled();
+    expect(h.till.of('payment:linked')).toEqual([]);
+  });
+
+  it('records a non-member sale when the named member was deleted meanwhile', async () => {
+    const h = harness();
+    h.lane.cashCustomer = { kind: 'member', memberId: 'm_gone', via: 'face', trackId: 't4' };
+    expect(await cash(h)).toMatchObject({ memberId: null, identifiedBy: null });
+    expect(h.membership.countFaceLinkedPayment).not.toHaveBeenCalled();
+  });
+});

@@ -12,6 +12,9 @@ import type { Migration } from './migration.js';
 // nothing and a store that runs alone pays one lookup per write. `applying` is 1 while the
 // store applies what HQ sent (other branches' changes), which must not be sent back.
 //
+// A member's marketing opt-out travels with their details: declined at one branch, no branch
+// sends them messages.
+//
 // ledger_entries.gid is NULL for this store's own entries (their global id is
 // "<store>:e<id>") and holds the global id of an entry that came from HQ, so each is
 // applied once and a points consumption can name the lot it draws from across branches.
@@ -55,7 +58,8 @@ WHEN EXISTS (SELECT 1 FROM chain_link WHERE applying = 0)
 BEGIN
   INSERT INTO chain_outbox (gid, kind, member_id, body)
   SELECT l.store_id || ':' || lower(hex(randomblob(8))), 'member', NEW.id,
-    json_object('name', NEW.name, 'phone', NEW.phone, 'createdAtMs', NEW.created_at_ms, 'updatedAtMs', NEW.updated_at_ms)
+    json_object('name', NEW.name, 'phone', NEW.phone, 'createdAtMs', NEW.created_at_ms, 'updatedAtMs', NEW.updated_at_ms,
+      'marketingOptOut', NEW.marketing_opt_out)
   FROM chain_link l;
 END;
 
@@ -64,7 +68,8 @@ WHEN EXISTS (SELECT 1 FROM chain_link WHERE applying = 0)
 BEGIN
   INSERT INTO chain_outbox (gid, kind, member_id, body)
   SELECT l.store_id || ':' || lower(hex(randomblob(8))), 'member', NEW.id,
-    json_object('name', NEW.name, 'phone', NEW.phone, 'createdAtMs', NEW.created_at_ms, 'updatedAtMs', NEW.updated_at_ms)
+    json_object('name', NEW.name, 'phone', NEW.phone, 'createdAtMs', NEW.created_at_ms, 'updatedAtMs', NEW.updated_at_ms,
+      'marketingOptOut', NEW.marketing_opt_out)
   FROM chain_link l;
 END;
 

@@ -52,7 +52,8 @@ const charts = {
 };
 
 let api: AdminApi | undefined;
-let shown: { overview: OverviewView; series: SeriesView; details: DetailsView } | undefined;
+/** The last answers; `details` (segments, tiers, recency over every member) comes after the KPIs and is slower. */
+let shown: { overview: OverviewView; series: SeriesView; details: DetailsView | undefined } | undefined;
 let openSegment: string | undefined;
 const feedback = new Feedback(() => signOut());
 
@@ -111,11 +112,19 @@ function showLogin(): void {
 async function load(period: Period, overview?: OverviewView): Promise<void> {
   if (!api) return;
   try {
-    const [o, series, details] = await Promise.all([overview ?? api.overview(period), api.series(period), api.details(period)]);
-    shown = { overview: o, series, details };
+    const detailsAnswer = api.details(period);
+    // Awaited below; when the overview fails first, its failure is the one shown.
+    detailsAnswer.catch(() => undefined);
+    const [o, series] = await Promise.all([overview ?? api.overview(period), api.series(period)]);
+    const showing = { overview: o, series, details: undefined as DetailsView | undefined };
+    shown = showing;
     periodFrom.value = period.from;
     periodTo.value = shiftDate(period.to, -1);
     markPreset(period);
+    render();
+    showing.details = await detailsAnswer;
+    // A newer period may have been asked for meanwhile; its answers win.
+    if (shown !== showing) return;
     render();
     if (openSegment) await showSegment(openSegment);
   } catch (err) {
@@ -145,16 +154,17 @@ function render(): void {
   charts.sales.show(salesOption(series));
   charts.growth.show(growthOption(series));
   charts.repeat.show(repeatOption(series));
-  charts.frequency.show(frequencyOption(details));
-  charts.rfm.show(rfmOption(details), (data) => void showSegment((data as { segment: string }).segment));
-  charts.tiers.show(tiersOption(details));
-  charts.recency.show(recencyOption(details));
   charts.coupons.show(couponsOption(overview));
   const { coupons } = overview;
   byTestId('coupon-sales').textContent =
     coupons.issued + coupons.redeemed > 0
       ? t('dash.coupons.sales', { amount: yuan(coupons.salesFen), rate: coupons.issued > 0 ? formatShare(coupons.redeemed / coupons.issued) : t('dash.kpi.none') })
       : '';
+  if (!details) return;
+  charts.frequency.show(frequencyOption(details));
+  charts.rfm.show(rfmOption(details), (data) => void showSegment((data as { segment: string }).segment));
+  charts.tiers.show(tiersOption(details));
+  charts.recency.show(recencyOption(details));
   charts.lanes.show(lanesOption(details));
   charts.heatmap.show(heatmapOption(details));
   charts.liability.show(liabilityOption(details));
@@ -190,7 +200,7 @@ async function showSegment(segment: string): Promise<void> {
   openSegment = segment;
   try {
     const members = await api.membersOfSegment(segment, SEGMENT_LIST_LIMIT);
-    const count = shown.details.rfm.find((r) => r.segment === segment)?.members ?? members.length;
+    const count = shown.details?.rfm.find((r) => r.segment === segment)?.members ?? members.length;
     byTestId('segment-title').textContent = t('dash.segment.title', { segment: segmentName(segment), count: formatCount(count) });
     byTestId('segment-empty').hidden = members.length > 0;
     byTestId('segment-members').replaceChildren(...members.map((m) => h('li', { text: m.name, testId: 'segment-member', attrs: { 'data-member-id': m.id } })));
