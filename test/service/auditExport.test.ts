@@ -65,7 +65,10 @@ describe('processing log export', () => {
     expect(new Date(awkward[0]!).toISOString()).toBe(awkward[0]);
     // Spreadsheets would run this as a formula; the export keeps it text.
     expect(rows.find((r) => r[2] === 'member.delete')![1]).toBe(`'=HYPERLINK("http://example.invalid")`);
-    expect(rows.find((r) => r[2] === 'member.create')).toEqual([expect.any(String), adminActor, 'member.create', memberId, '']);
+    // member.create says how the member came (the dashboard counts new members by source).
+    const create = rows.find((r) => r[2] === 'member.create')!;
+    expect(create.slice(0, 4)).toEqual([expect.any(String), adminActor, 'member.create', memberId]);
+    expect(JSON.parse(create[4]!)).toEqual({ source: 'admin' });
   });
 
   it('records the export in the log: the last row of its own file, and in the next export', async () => {
