@@ -32,8 +32,9 @@ export interface GateInput {
 /**
  * Whether a frame goes to the face networks. A changed scene always does, and so does a new
  * face for its first newFaceFullRateFrames frames (its votes, a consented capture and the payer
- * attribution need them, and a customer who stops still is named as fast as one who walks). A
- * still scene is analyzed only now and then: with faces in it every recheckEveryMs (which
+ * attribution need them, and a customer who stops still is named as fast as one who walks), and
+ * a still scene with a face the tracker lost (it timed out while analysis lagged, or the
+ * detector missed it): the scene may still show it. Otherwise a still scene is analyzed only now and then: with faces in it every recheckEveryMs (which
  * re-checks who they are), empty every emptySceneRecheckMs.
  */
 export function gateVerdict(input: GateInput, options: SceneGateOptions, recheckEveryMs: number): FrameVerdict {
@@ -41,6 +42,7 @@ export function gateVerdict(input: GateInput, options: SceneGateOptions, recheck
   if (!options.enabled || changedShare === undefined) return { kind: 'analyze' };
   if (changedShare >= options.changedShareMin) return analyzeNearFollowed(input, options);
   if (scene.newestTrackFramesAnalyzed !== undefined && scene.newestTrackFramesAnalyzed < options.newFaceFullRateFrames) return analyzeNearFollowed(input, options);
+  if (scene.lostFaces > 0) return { kind: 'analyze' };
   const recheckAfterMs = scene.heldTracks > 0 ? recheckEveryMs : options.emptySceneRecheckMs;
   return nowMs - lastAnalyzedMs >= recheckAfterMs ? analyzeNearFollowed(input, options) : { kind: 'unchanged' };
 }

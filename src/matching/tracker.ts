@@ -65,6 +65,8 @@ export class LaneTracker {
   private nextTrackNumber = 1;
   /** Time of the latest analyzed frame: tracks seen on it are the faces an unchanged scene still shows. */
   private lastUpdateMs = Number.NEGATIVE_INFINITY;
+  /** Faces on the latest analyzed frame. */
+  private lastUpdateFaces = 0;
 
   constructor(init: LaneTrackerInit) {
     if (typeof init.lane !== 'string' || init.lane === '') throw new Error('lane must be a non-empty string');
@@ -105,6 +107,7 @@ export class LaneTracker {
 
     const events: TrackerEvent[] = this.expire(nowMs);
     this.lastUpdateMs = nowMs;
+    this.lastUpdateFaces = faces.length;
     const pairs: { track: Track; faceIndex: number; overlap: number }[] = [];
     const displaced = new Set<Track>();
     for (const track of this.tracks.values()) {
@@ -165,16 +168,22 @@ export class LaneTracker {
   sceneState(nowMs: number): SceneState {
     assertTime(nowMs, 'nowMs');
     let heldTracks = 0;
+    let missed = 0;
     let newestTrackFramesAnalyzed: number | undefined;
     let followedBoxes: Box[] | undefined = [];
     for (const track of this.tracks.values()) {
-      if (track.lastSeenMs < this.lastUpdateMs || nowMs - track.lastSeenMs > this.options.trackTimeoutMs) continue;
+      if (nowMs - track.lastSeenMs > this.options.trackTimeoutMs) continue;
+      if (track.lastSeenMs < this.lastUpdateMs) {
+        missed++;
+        continue;
+      }
       heldTracks++;
       newestTrackFramesAnalyzed = Math.min(newestTrackFramesAnalyzed ?? Infinity, track.framesAnalyzed);
       if (followedBoxes && this.describedRecently(track, nowMs)) followedBoxes.push({ ...track.box });
       else followedBoxes = undefined;
     }
-    return { heldTracks, newestTrackFramesAnalyzed, followedBoxes: followedBoxes?.length ? followedBoxes : undefined };
+    const lostFaces = missed + Math.max(0, this.lastUpdateFaces - heldTracks);
+    return { heldTracks, lostFaces, newestTrackFramesAnalyzed, followedBoxes: followedBoxes?.length && lostFaces === 0 ? followedBoxes : undefined };
   }
 
   /**
@@ -367,6 +376,8 @@ export class LaneTracker {
 
   private resetVotes(track: Track): void {
     track.identity = { kind: 'undecided' };
+    // Votes are collected afresh, at the full rate a new face gets (sceneGate.newFaceFullRateFrames).
+    track.framesAnalyzed = 0;
     track.memberTallies.clear();
     track.unknownVotes = 0;
     track.totalVotes = 0;

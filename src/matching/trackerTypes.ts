@@ -80,6 +80,13 @@ export interface PresentTrackWithFrames extends PresentTrack {
 export interface SceneState {
   /** Tracks seen on the latest analyzed frame (or held since): the faces a still scene still shows. */
   heldTracks: number;
+  /**
+   * Faces the tracker no longer holds though the scene may still show them: found on the latest
+   * analyzed frame but timed out since (analysis lagged behind), or tracks seen shortly before
+   * it that it did not find (left, or missed by the detector). A still frame is looked at again
+   * while there are any.
+   */
+  lostFaces: number;
   /** Fewest analyzed frames any of those tracks was found on: a new face has few. */
   newestTrackFramesAnalyzed: number | undefined;
   /**

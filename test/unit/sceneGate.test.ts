@@ -8,7 +8,7 @@ import { defaultSettings } from '../support/settings.js';
 
 const OPTIONS = defaultSettings.sceneGate;
 const RECHECK_MS = defaultSettings.tracker.recheckEveryMs;
-const NOBODY: SceneState = { heldTracks: 0, newestTrackFramesAnalyzed: undefined, followedBoxes: undefined };
+const NOBODY: SceneState = { heldTracks: 0, lostFaces: 0, newestTrackFramesAnalyzed: undefined, followedBoxes: undefined };
 const STILL = 0;
 const at = (nowMs: number, o: Partial<GateInput> = {}): GateInput => ({
   changedShare: STILL,
@@ -31,14 +31,19 @@ describe('gateVerdict', () => {
     expect(gateVerdict(at(100, { changedShare: OPTIONS.changedShareMin / 2 }), OPTIONS, RECHECK_MS)).toEqual(UNCHANGED);
   });
 
+  it('analyzes a still scene at once while the tracker has lost a face it may still show', () => {
+    const lost: SceneState = { heldTracks: 0, lostFaces: 1, newestTrackFramesAnalyzed: undefined, followedBoxes: undefined };
+    expect(gateVerdict(at(10, { scene: lost }), OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
+  });
+
   it('analyzes a still empty scene once per emptySceneRecheckMs', () => {
     expect(gateVerdict(at(OPTIONS.emptySceneRecheckMs - 1), OPTIONS, RECHECK_MS)).toEqual(UNCHANGED);
     expect(gateVerdict(at(OPTIONS.emptySceneRecheckMs), OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
   });
 
   it('analyzes a new face on each of its first newFaceFullRateFrames frames, then a still one once per recheckEveryMs', () => {
-    const young: SceneState = { heldTracks: 2, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames - 1, followedBoxes: undefined };
-    const settled: SceneState = { heldTracks: 2, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames, followedBoxes: undefined };
+    const young: SceneState = { heldTracks: 2, lostFaces: 0, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames - 1, followedBoxes: undefined };
+    const settled: SceneState = { heldTracks: 2, lostFaces: 0, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames, followedBoxes: undefined };
     expect(gateVerdict(at(10, { scene: young }), OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
     expect(gateVerdict(at(RECHECK_MS - 1, { scene: settled }), OPTIONS, RECHECK_MS)).toEqual(UNCHANGED);
     expect(gateVerdict(at(RECHECK_MS, { scene: settled }), OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
@@ -47,29 +52,31 @@ describe('gateVerdict', () => {
 
 describe('where the detector searches', () => {
   const face = { x: 200, y: 100, width: 200, height: 200 };
-  const followed: SceneState = { heldTracks: 1, newestTrackFramesAnalyzed: 40, followedBoxes: [face] };
-  const m = OPTIONS.searchMarginRatio;
+  const followed: SceneState = { heldTracks: 1, lostFaces: 0, newestTrackFramesAnalyzed: 40, followedBoxes: [face] };
+  // Off by default; a store turns it on with a margin such as this.
+  const NEAR = { ...OPTIONS, searchMarginRatio: 0.35 };
+  const m = NEAR.searchMarginRatio;
   const near = { x: face.x - m * face.width, y: face.y - m * face.height, width: face.width * (1 + 2 * m), height: face.height * (1 + 2 * m) };
 
   it('only around the faces already followed when all that changed lies there', () => {
     const moved = at(100, { scene: followed, changedShare: 0.05, changedRegion: { x: 210, y: 110, width: 150, height: 150 } });
-    expect(gateVerdict(moved, OPTIONS, RECHECK_MS)).toEqual({ kind: 'analyze', searchRegion: near });
+    expect(gateVerdict(moved, NEAR, RECHECK_MS)).toEqual({ kind: 'analyze', searchRegion: near });
     // The re-check of a still scene is no reason to look elsewhere either.
-    expect(gateVerdict(at(RECHECK_MS, { scene: followed }), OPTIONS, RECHECK_MS)).toEqual({ kind: 'analyze', searchRegion: near });
+    expect(gateVerdict(at(RECHECK_MS, { scene: followed }), NEAR, RECHECK_MS)).toEqual({ kind: 'analyze', searchRegion: near });
   });
 
   it('the whole frame when something changed elsewhere, a face needs describing, or the margin is 0', () => {
     const elsewhere = at(100, { scene: followed, changedShare: 0.05, changedRegion: { x: 10, y: 10, width: 60, height: 60 } });
-    expect(gateVerdict(elsewhere, OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
+    expect(gateVerdict(elsewhere, NEAR, RECHECK_MS)).toEqual(ANALYZE);
     const due = at(100, { scene: { ...followed, followedBoxes: undefined }, changedShare: 0.05, changedRegion: { x: 210, y: 110, width: 150, height: 150 } });
-    expect(gateVerdict(due, OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
+    expect(gateVerdict(due, NEAR, RECHECK_MS)).toEqual(ANALYZE);
     const moved = at(100, { scene: followed, changedShare: 0.05, changedRegion: { x: 210, y: 110, width: 150, height: 150 } });
-    expect(gateVerdict(moved, { ...OPTIONS, searchMarginRatio: 0 }, RECHECK_MS)).toEqual(ANALYZE);
+    expect(gateVerdict(moved, { ...NEAR, searchMarginRatio: 0 }, RECHECK_MS)).toEqual(ANALYZE);
   });
 
   it('clipped to the frame', () => {
     const atEdge: SceneState = { ...followed, followedBoxes: [{ x: 500, y: 380, width: 140, height: 100 }] };
-    const verdict = gateVerdict(at(100, { scene: atEdge, changedShare: 0.05, changedRegion: { x: 520, y: 400, width: 100, height: 60 } }), OPTIONS, RECHECK_MS);
+    const verdict = gateVerdict(at(100, { scene: atEdge, changedShare: 0.05, changedRegion: { x: 520, y: 400, width: 100, height: 60 } }), NEAR, RECHECK_MS);
     expect(verdict).toEqual({ kind: 'analyze', searchRegion: { x: 500 - 140 * m, y: 380 - 100 * m, width: 140 * (1 + m), height: 100 * (1 + m) } });
   });
 });
@@ -117,7 +124,7 @@ describe('SceneGate on camera frames', () => {
   });
 
   it('a member standing still is held after their first frames, re-checked once per recheckEveryMs, and someone else in their place is analyzed', async () => {
-    const g = gate(() => ({ heldTracks: 1, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames, followedBoxes: undefined }));
+    const g = gate(() => ({ heldTracks: 1, lostFaces: 0, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames, followedBoxes: undefined }));
     const first = await frame(amy, centre, 0);
     expect(await g.judge(first)).toEqual(ANALYZE); // nothing to compare with yet
     await g.analyzed(first);

@@ -286,15 +286,16 @@ describe('an unchanged scene (hold)', () => {
     const [present] = tracker.presentTracksWithFrames(4200, 0);
     expect(present).toMatchObject({ memberId: 'alice', lastSeenMs: 4200, framesSeen: 22 });
     expect(tracker.presentMembers(4200, 0).map((m) => m.memberId)).toEqual(['alice']);
-    expect(tracker.sceneState(4200)).toEqual({ heldTracks: 1, newestTrackFramesAnalyzed: 2 });
+    expect(tracker.sceneState(4200)).toMatchObject({ heldTracks: 1, lostFaces: 0, newestTrackFramesAnalyzed: 2 });
   });
 
   it('does not bring back a face the latest analyzed frame no longer showed: it times out as usual', () => {
     const { tracker } = newTracker();
     tracker.update([face(box(100), ALICE)], 0);
     tracker.update([face(box(100), ALICE)], 200);
-    tracker.update([], 400); // Alice has gone; the scene then stays still
-    expect(tracker.sceneState(400)).toEqual({ heldTracks: 0, newestTrackFramesAnalyzed: undefined });
+    tracker.update([], 400); // Alice has gone (or the detector missed her); the scene then stays still
+    expect(tracker.sceneState(400)).toMatchObject({ heldTracks: 0, lostFaces: 1, newestTrackFramesAnalyzed: undefined });
+    expect(tracker.sceneState(200 + defaultSettings.tracker.trackTimeoutMs + 1)).toMatchObject({ heldTracks: 0, lostFaces: 0 });
     expect(tracker.hold(1000)).toEqual([]);
     const left = tracker.hold(200 + defaultSettings.tracker.trackTimeoutMs + 1);
     expect(left).toEqual([{ type: 'left', trackId: 'lane-1:1', memberId: 'alice' }]);
@@ -317,7 +318,15 @@ describe('an unchanged scene (hold)', () => {
     tracker.update([face(box(100), ALICE)], 200);
     tracker.hold(400);
     tracker.update([face(box(100), ALICE), face(box(400), BOB)], 600);
-    expect(tracker.sceneState(600)).toEqual({ heldTracks: 2, newestTrackFramesAnalyzed: 1 });
+    expect(tracker.sceneState(600)).toMatchObject({ heldTracks: 2, lostFaces: 0, newestTrackFramesAnalyzed: 1 });
+  });
+
+  it('counts a face of the latest analyzed frame whose track timed out while analysis lagged as lost, so a still frame is looked at again', () => {
+    const { tracker } = newTracker();
+    tracker.update([face(box(100), ALICE)], 0);
+    const late = defaultSettings.tracker.trackTimeoutMs + 1;
+    expect(tracker.hold(late)).toEqual([{ type: 'left', trackId: 'lane-1:1' }]);
+    expect(tracker.sceneState(late)).toMatchObject({ heldTracks: 0, lostFaces: 1, followedBoxes: undefined });
   });
 });
 
