@@ -43,7 +43,7 @@ export { TokenRepository, ROLES, type Role, type ApiToken, type IssuedToken } fr
 export { backupFileName, listBackups, restoreBackup, rotateBackups, verifyBackup } from './backups.js';
 export type { MigrationBackup, MigrationBackupOptions } from './database.js';
 export type { InactiveMember } from './memberActivity.js';
-export { NEW_MEMBER_SOURCES, type NewMemberSource, type RollupRepository } from './rollupRepository.js';
+export type { NewMemberSource, RollupRepository } from './rollupRepository.js';
 export type { AnalyticsQueries, DaySums, DayRow, MemberPeriodFigures, LaneSums, RecencyCounts } from './analyticsQueries.js';
 export { StoreCalendar, addDays, daysBetween, weekdayOf, type LocalDate, type LocalMoment } from './storeCalendar.js';
 export type {

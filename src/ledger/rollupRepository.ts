@@ -4,8 +4,7 @@ import type { StoreCalendar } from './storeCalendar.js';
 import type { EpochMs } from './types.js';
 
 /** How a member came to be: a first payment (支付即会员), enrolled with a face, added at the admin desk, imported. */
-export const NEW_MEMBER_SOURCES = ['payment', 'face', 'admin', 'import'] as const;
-export type NewMemberSource = (typeof NEW_MEMBER_SOURCES)[number];
+export type NewMemberSource = 'payment' | 'face' | 'admin' | 'import';
 
 /** The per-day sums of rollup_days; the names are the table's columns. */
 const DAY_COLUMNS = [
@@ -29,7 +28,7 @@ const DAY_COLUMNS = [
   'coupons_expired',
   'coupon_sales_fen',
 ] as const;
-export type DayColumn = (typeof DAY_COLUMNS)[number];
+type DayColumn = (typeof DAY_COLUMNS)[number];
 
 const LANE_COLUMNS = ['recognitions', 'unknown_faces', 'face_linked_payments'] as const;
 type LaneColumn = (typeof LANE_COLUMNS)[number];

@@ -84,22 +84,13 @@ export class CouponService {
     return store.coupons.forMember(memberId).map((c) => couponView(c, now));
   }
 
-  /** Coupons the member can use now, soonest to expire first. */
-  usableCoupons(memberId: string): CouponRecord[] {
-    const now = this.#clock();
-    return this.deps.store.coupons
-      .forMember(memberId)
-      .filter((c) => couponStatus(c, now) === 'available')
-      .sort((a, b) => a.validUntilMs - b.validUntilMs);
-  }
-
   /** Records coupons past their validity as expired; run by a stage. */
   expireDue(): number {
     return this.deps.store.coupons.expireDue(this.#clock());
   }
 }
 
-export function couponView(c: CouponRecord, nowMs: number): CouponView {
+function couponView(c: CouponRecord, nowMs: number): CouponView {
   const view: CouponView = {
     couponId: c.couponId,
     title: c.title,
