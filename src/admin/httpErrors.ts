@@ -44,6 +44,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'campaign-conflict': 409,
   'campaign-not-found': 404,
   'chain-offline': 503,
+  'chain-spend-unconfirmed': 503,
   CHAIN_FACE_KEY_MISSING: 409,
   CHAIN_NOT_JOINED: 409,
   COUPON_NOT_FOUND: 404,

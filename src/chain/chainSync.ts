@@ -73,7 +73,16 @@ export class ChainSync {
         throw err;
       }
       // The entry is HQ's: it arrives in the feed, after every entry HQ weighed.
-      await this.pull();
+      try {
+        await this.pull();
+      } catch (err) {
+        // HQ has spent the money; the cashier must not take it another way as well.
+        throw new UserError(
+          `HQ authorized the stored-value payment for order ${orderId}, but the store lost the line before recording it. ` +
+            'Send the same order again (it is not charged twice); do not take this payment another way.',
+          'chain-spend-unconfirmed',
+        );
+      }
     });
     return store.writeInGroup(() => store.membership.recordAuthorizedDeduction(input));
   }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Settings } from '../config/settingsSchema.js';
 import { UserError } from '../core/errors.js';
+import { cleanFreeText } from '../core/freeText.js';
 import type { Logger } from '../core/logger.js';
 import { startHq, withHqLedger } from '../hq/hqService.js';
 import { jsonLine } from './cliOutput.js';
@@ -75,7 +76,7 @@ export function registerHqCommand(program: Command, withContext: WithContext): v
     .description("a token for the owner's pages (/api/hq/*); printed once")
     .action(async (label: string) => {
       await withContext(program, async (settings) => {
-        jsonLine(await withHqLedger(settings.hq, (ledger) => ledger.addOwnerToken(label.slice(0, 100))));
+        jsonLine(await withHqLedger(settings.hq, (ledger) => ledger.addOwnerToken(cleanFreeText(label, 'LABEL'))));
       });
     });
 }

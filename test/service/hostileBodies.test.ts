@@ -31,7 +31,7 @@ const field = (name: string, value: string) => `Content-Disposition: form-data; 
 const form = (...parts: string[]) => `${parts.map((p) => `--b\r\n${p}\r\n`).join('')}--b--\r\n`;
 
 /**
- * Every write route (POST and DELETE in ROUTE_ROLES) gets hostile bodies: wrong types,
+ * Every write route (POST, PUT, PATCH and DELETE in ROUTE_ROLES) gets hostile bodies: wrong types,
  * missing and extra fields, huge numbers, deep nesting, broken JSON, control and bidi-control
  * characters in every string field. None may answer 5xx, and every refusal must carry the
  * documented `{ error: { code, message } }`.
@@ -119,6 +119,16 @@ describe('hostile request bodies on every write route', () => {
       body: () => ({ batchId: next('b'), segment: { tag: 'VIP' }, coupon: { title: '周末券', amountOffYuan: 5, minSpendYuan: 20, validDays: 3 } }),
       freeText: ['segment.tag', 'coupon.title'],
     },
+    'PUT /api/campaigns/rules': {
+      path: () => '/api/campaigns/rules',
+      body: () => ({ joinGift: { enabled: true, coupon: { title: '新会员礼券', amountOffYuan: 5, minSpendYuan: 30, validDays: 30 } } }),
+      freeText: ['joinGift.coupon.title'],
+    },
+    'PATCH /api/members/:id': {
+      path: () => `/api/members/${memberId}`,
+      body: () => ({ marketingOptOut: false, birthday: { monthDay: '03-14', agreed: true } }),
+      freeText: [],
+    },
     'POST /api/lanes/:lane/consents/:requestId': {
       path: () => '/api/lanes/lane1/consents/r-nobody',
       body: () => ({ answer: 'granted', staff: 'lin' }),
@@ -126,7 +136,7 @@ describe('hostile request bodies on every write route', () => {
     },
   };
 
-  const writeRoutes = (Object.keys(ROUTE_ROLES) as RouteKey[]).filter((key) => /^(POST|DELETE) /.test(key));
+  const writeRoutes = (Object.keys(ROUTE_ROLES) as RouteKey[]).filter((key) => /^(POST|PUT|PATCH|DELETE) /.test(key));
   /** The first role the route allows, as the real caller (a scanner, the POS, a till) would hold. */
   const tokenFor = (key: RouteKey) => tokens[ROUTE_ROLES[key][0] as Role];
 
