@@ -24,6 +24,7 @@ import { openDatabase } from '../src/ledger/database.js';
 import { MemberRepository } from '../src/ledger/memberRepository.js';
 import { MembershipLedger } from '../src/ledger/membershipLedger.js';
 import { MemberStore, PayerIdentity, derivePayerKeySecret } from '../src/ledger/index.js';
+import { memberMonthAndWeekRollupsBackfill } from '../src/ledger/migrations/011_member_month_and_week_rollups.js';
 import { AnalyticsService } from '../src/services/analyticsService.js';
 import { SegmentService } from '../src/services/segmentService.js';
 import { megabytes, summarize } from './benchStats.js';
@@ -114,6 +115,8 @@ function fill(): { entries: number; fillS: number } {
         SELECT day, lane, member_visits / 2, member_visits / 5, member_visits / 8
         FROM rollup_days, (SELECT 'lane1' AS lane UNION ALL SELECT 'lane2');
     `);
+    // The member-months and seven-day windows, as an upgraded store gets them from its member-days.
+    db.exec(memberMonthAndWeekRollupsBackfill);
   })();
   db.close();
   return { entries, fillS: Math.round((performance.now() - started) / 100) / 10 };

@@ -1,5 +1,5 @@
 import type { SqliteDatabase } from './database.js';
-import type { LocalDate } from './storeCalendar.js';
+import { addDays, type LocalDate } from './storeCalendar.js';
 import type { EpochMs } from './types.js';
 
 /** One day's sums as rollup_days holds them (camelCase). */
@@ -80,6 +80,35 @@ const DAY_FIELDS = `
   coupons_issued AS couponsIssued, coupons_redeemed AS couponsRedeemed, coupons_expired AS couponsExpired,
   coupon_sales_fen AS couponSalesFen`;
 
+const MEMBER_FIGURES = `
+  COUNT(*) AS active, COALESCE(SUM(orders >= 1), 0) AS buyers, COALESCE(SUM(orders >= 2), 0) AS repeaters,
+  COALESCE(SUM(visits = 1), 0) AS visits1, COALESCE(SUM(visits = 2), 0) AS visits2,
+  COALESCE(SUM(visits BETWEEN 3 AND 5), 0) AS visits3to5, COALESCE(SUM(visits >= 6), 0) AS visits6plus`;
+
+/**
+ * A period whose member-days are at least this share of all the store has are grouped from the
+ * member-months: their member-first scan reads every month of the history, so it only beats
+ * sorting the period's own member-days when the period holds most of them.
+ */
+const MONTHS_FROM_SHARE = 0.5;
+
+/** A period and the whole months around it: `headFrom` the first month's first day, `tailTo` the day after the last month. */
+interface MonthSpan {
+  from: LocalDate;
+  to: LocalDate;
+  headFrom: LocalDate;
+  tailTo: LocalDate;
+  fromMonth: string;
+  toMonth: string;
+}
+
+/** The first day of the month after `date`'s. */
+function nextMonthStart(date: LocalDate): LocalDate {
+  const d = new Date(`${date.slice(0, 7)}-01T00:00:00Z`);
+  d.setUTCMonth(d.getUTCMonth() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
 /**
  * The dashboard's reads: sums over the rollup tables for a range of store-local dates
  * (`from` inclusive, `to` exclusive), and counts over the members' current segments and tiers.
@@ -88,8 +117,13 @@ const DAY_FIELDS = `
 export class AnalyticsQueries {
   readonly #sums;
   readonly #days;
-  readonly #members;
-  readonly #weeklyRepeat;
+  readonly #membersByDays;
+  readonly #membersByMonths;
+  readonly #membersByMonthsLessEdges;
+  readonly #edgeDays;
+  readonly #memberDaysIn;
+  readonly #weekWindows;
+  readonly #shortWeek;
   readonly #lanes;
   readonly #hours;
   readonly #rfmMembers;
@@ -102,19 +136,41 @@ export class AnalyticsQueries {
   constructor(db: SqliteDatabase) {
     this.#sums = db.prepare<[string, string], DaySums>(`SELECT ${SUMS} FROM rollup_days WHERE day >= ? AND day < ?`);
     this.#days = db.prepare<[string, string], DayRow>(`SELECT ${DAY_FIELDS} FROM rollup_days WHERE day >= ? AND day < ? ORDER BY day`);
-    this.#members = db.prepare<[string, string], MemberPeriodFigures>(
-      `SELECT COUNT(*) AS active, COALESCE(SUM(orders >= 1), 0) AS buyers, COALESCE(SUM(orders >= 2), 0) AS repeaters,
-              COALESCE(SUM(visits = 1), 0) AS visits1, COALESCE(SUM(visits = 2), 0) AS visits2,
-              COALESCE(SUM(visits BETWEEN 3 AND 5), 0) AS visits3to5, COALESCE(SUM(visits >= 6), 0) AS visits6plus
+    this.#membersByDays = db.prepare<[string, string], MemberPeriodFigures>(
+      `SELECT ${MEMBER_FIGURES}
        FROM (SELECT member_id, SUM(orders) AS orders, COUNT(*) AS visits
              FROM rollup_member_days WHERE day >= ? AND day < ? GROUP BY member_id)`,
     );
-    // Weeks counted from the range's first day, so the last one may be short.
-    this.#weeklyRepeat = db.prepare<[{ from: string; to: string }], { week: number; buyers: number; repeaters: number }>(
-      `SELECT week, SUM(orders >= 1) AS buyers, SUM(orders >= 2) AS repeaters
-       FROM (SELECT CAST((julianday(day) - julianday(@from)) / 7 AS INTEGER) AS week, member_id, SUM(orders) AS orders
-             FROM rollup_member_days WHERE day >= @from AND day < @to GROUP BY week, member_id)
-       GROUP BY week ORDER BY week`,
+    // Member-first keys: the GROUP BY streams through the months in key order, no sort.
+    this.#membersByMonths = db.prepare<[string, string], MemberPeriodFigures>(
+      `SELECT ${MEMBER_FIGURES}
+       FROM (SELECT member_id, SUM(orders) AS orders, SUM(visits) AS visits
+             FROM rollup_member_months WHERE month >= ? AND month < ? GROUP BY member_id)`,
+    );
+    // The months' days outside the period, taken off each member's months.
+    this.#membersByMonthsLessEdges = db.prepare<[MonthSpan], MemberPeriodFigures>(
+      `SELECT ${MEMBER_FIGURES}
+       FROM (SELECT g.orders - COALESCE(e.orders, 0) AS orders, g.visits - COALESCE(e.visits, 0) AS visits
+             FROM (SELECT member_id, SUM(orders) AS orders, SUM(visits) AS visits
+                   FROM rollup_member_months WHERE month >= @fromMonth AND month < @toMonth GROUP BY member_id) g
+             LEFT JOIN (SELECT member_id, SUM(orders) AS orders, COUNT(*) AS visits FROM rollup_member_days
+                        WHERE (day >= @headFrom AND day < @from) OR (day >= @to AND day < @tailTo) GROUP BY member_id) e
+             ON e.member_id = g.member_id)
+       WHERE visits > 0`,
+    );
+    this.#edgeDays = db.prepare<[MonthSpan], { n: number }>(
+      `SELECT EXISTS (SELECT 1 FROM rollup_member_days WHERE day >= @headFrom AND day < @from)
+           OR EXISTS (SELECT 1 FROM rollup_member_days WHERE day >= @to AND day < @tailTo) AS n`,
+    );
+    this.#memberDaysIn = db.prepare<[string, string], { n: number }>(
+      'SELECT COALESCE(SUM(member_visits), 0) AS n FROM rollup_days WHERE day >= ? AND day < ?',
+    );
+    this.#weekWindows = db.prepare<[string, string], { day: string; buyers: number; repeaters: number }>(
+      'SELECT day, buyers, repeaters FROM rollup_week_windows WHERE day >= ? AND day < ?',
+    );
+    this.#shortWeek = db.prepare<[string, string], { buyers: number; repeaters: number }>(
+      `SELECT COALESCE(SUM(orders >= 1), 0) AS buyers, COALESCE(SUM(orders >= 2), 0) AS repeaters
+       FROM (SELECT member_id, SUM(orders) AS orders FROM rollup_member_days WHERE day >= ? AND day < ? GROUP BY member_id)`,
     );
     this.#lanes = db.prepare<[string, string], LaneSums>(
       `SELECT lane, SUM(recognitions) AS recognitions, SUM(unknown_faces) AS unknownFaces,
@@ -162,12 +218,34 @@ export class AnalyticsQueries {
     return this.#sums.get('0000-00-00', to)!;
   }
 
+  /**
+   * From the member-days, or for a period holding most of the store's history (MONTHS_FROM_SHARE)
+   * from the member-months, less the days of their first and last month outside the period.
+   */
   members(from: LocalDate, to: LocalDate): MemberPeriodFigures {
-    return this.#members.get(from, to)!;
+    const inPeriod = this.#memberDaysIn.get(from, to)!.n;
+    if (inPeriod === 0 || inPeriod < MONTHS_FROM_SHARE * this.#memberDaysIn.get('0000-00-00', '9999-99-99')!.n) {
+      return this.#membersByDays.get(from, to)!;
+    }
+    const tailTo = nextMonthStart(addDays(to, -1));
+    const span: MonthSpan = { from, to, headFrom: `${from.slice(0, 7)}-01`, tailTo, fromMonth: from.slice(0, 7), toMonth: tailTo.slice(0, 7) };
+    if (this.#edgeDays.get(span)!.n === 0) return this.#membersByMonths.get(span.fromMonth, span.toMonth)!;
+    return this.#membersByMonthsLessEdges.get(span)!;
   }
 
+  /**
+   * Buying and repeating members per week from `from` (weeks numbered from 0): whole weeks from
+   * the maintained seven-day windows, a short last week from its days.
+   */
   weeklyRepeat(from: LocalDate, to: LocalDate): Array<{ week: number; buyers: number; repeaters: number }> {
-    return this.#weeklyRepeat.all({ from, to });
+    const windows = new Map(this.#weekWindows.all(from, to).map((w) => [w.day, w]));
+    const weeks = [];
+    for (let week = 0, start = from; start < to; week++, start = addDays(start, 7)) {
+      const end = addDays(start, 7);
+      const counts = end <= to ? windows.get(start) : this.#shortWeek.get(start, to);
+      weeks.push({ week, buyers: counts?.buyers ?? 0, repeaters: counts?.repeaters ?? 0 });
+    }
+    return weeks;
   }
 
   lanes(from: LocalDate, to: LocalDate): LaneSums[] {

@@ -1,6 +1,6 @@
 import type { SqliteDatabase } from './database.js';
 import type { Fen } from './money.js';
-import type { StoreCalendar } from './storeCalendar.js';
+import { addDays, type StoreCalendar } from './storeCalendar.js';
 import type { EpochMs } from './types.js';
 
 /** How a member came to be: a first payment (支付即会员), enrolled with a face, added at the admin desk, imported. */
@@ -70,6 +70,10 @@ export class RollupRepository {
   readonly #openMemberDay;
   readonly #addMemberDay;
   readonly #bumpHour;
+  readonly #bumpMonthVisits;
+  readonly #bumpMonthOrders;
+  readonly #memberDaysNear;
+  readonly #bumpWeekWindow;
   readonly #getSale;
   readonly #insertSale;
   readonly #getRefund;
@@ -104,6 +108,21 @@ export class RollupRepository {
       `INSERT INTO rollup_visit_hours (day, hour, visits) VALUES (?, ?, 1)
        ON CONFLICT (day, hour) DO UPDATE SET visits = visits + 1`,
     );
+    this.#bumpMonthVisits = db.prepare<[string, string]>(
+      `INSERT INTO rollup_member_months (member_id, month, visits) VALUES (?, ?, 1)
+       ON CONFLICT (member_id, month) DO UPDATE SET visits = visits + 1`,
+    );
+    this.#bumpMonthOrders = db.prepare<[string, string, number]>(
+      `INSERT INTO rollup_member_months (member_id, month, orders) VALUES (?, ?, ?)
+       ON CONFLICT (member_id, month) DO UPDATE SET orders = orders + excluded.orders`,
+    );
+    this.#memberDaysNear = db.prepare<[string, string, string], { day: string; orders: number }>(
+      'SELECT day, orders FROM rollup_member_days WHERE member_id = ? AND day >= ? AND day <= ?',
+    );
+    this.#bumpWeekWindow = db.prepare<[string, number, number]>(
+      `INSERT INTO rollup_week_windows (day, buyers, repeaters) VALUES (?, ?, ?)
+       ON CONFLICT (day) DO UPDATE SET buyers = buyers + excluded.buyers, repeaters = repeaters + excluded.repeaters`,
+    );
     this.#getSale = db.prepare<[string], NonMemberSaleRow>('SELECT * FROM non_member_sales WHERE order_id = ?');
     this.#insertSale = db.prepare<[NonMemberSaleRow]>(
       `INSERT INTO non_member_sales (order_id, lane, channel, amount_fen, paid_at_ms, recorded_at_ms)
@@ -130,7 +149,7 @@ export class RollupRepository {
   memberSale(memberId: string, fen: Fen, atMs: EpochMs, newOrder: boolean): void {
     const day = this.#visit(memberId, atMs);
     const orders = newOrder ? 1 : 0;
-    this.#addMemberDay.run(orders, fen, day, memberId);
+    this.#addToMemberDay(memberId, day, orders, fen);
     this.#day('member_sales_fen', day, fen);
     if (orders) this.#day('member_orders', day, orders);
   }
@@ -138,13 +157,13 @@ export class RollupRepository {
   /** Part of a member's sale refunded; `orderGoneAtMs`, when it was refunded in full, is when the order was counted. */
   memberRefund(memberId: string, fen: Fen, paidAtMs: EpochMs, orderGoneAtMs: EpochMs | undefined): void {
     const day = this.#calendar.dateOf(paidAtMs);
-    this.#openMemberDay.run(day, memberId);
-    this.#addMemberDay.run(0, -fen, day, memberId);
+    this.#openDay(day, memberId);
+    this.#addToMemberDay(memberId, day, 0, -fen);
     this.#day('member_sales_fen', day, -fen);
     if (orderGoneAtMs !== undefined) {
       const orderDay = this.#calendar.dateOf(orderGoneAtMs);
-      this.#openMemberDay.run(orderDay, memberId);
-      this.#addMemberDay.run(-1, 0, orderDay, memberId);
+      this.#openDay(orderDay, memberId);
+      this.#addToMemberDay(memberId, orderDay, -1, 0);
       this.#day('member_orders', orderDay, -1);
     }
   }
@@ -233,11 +252,41 @@ export class RollupRepository {
   /** The member's first appearance that day opens the day's row and counts a visit at that hour. */
   #visit(memberId: string, atMs: EpochMs): string {
     const { date, hour } = this.#calendar.at(atMs);
-    if (this.#openMemberDay.run(date, memberId).changes === 1) {
+    if (this.#openDay(date, memberId)) {
       this.#day('member_visits', date, 1);
       this.#bumpHour.run(date, hour);
     }
     return date;
+  }
+
+  /** Opens the member's row for the day if it has none (counting it in the member's month); true when it did. */
+  #openDay(day: string, memberId: string): boolean {
+    if (this.#openMemberDay.run(day, memberId).changes !== 1) return false;
+    this.#bumpMonthVisits.run(memberId, day.slice(0, 7));
+    return true;
+  }
+
+  /**
+   * Adds orders and sales to the member's (open) day, and a change of orders to the member's
+   * month and to the seven seven-day windows that hold the day: each window's buyers and
+   * repeaters move when the member's orders in it cross 1 or 2.
+   */
+  #addToMemberDay(memberId: string, day: string, orders: number, fen: Fen): void {
+    if (orders !== 0) {
+      this.#bumpMonthOrders.run(memberId, day.slice(0, 7), orders);
+      const near = this.#memberDaysNear.all(memberId, addDays(day, -6), addDays(day, 6));
+      for (let back = 0; back < 7; back++) {
+        const start = addDays(day, -back);
+        const end = addDays(start, 6);
+        let before = 0;
+        for (const row of near) if (row.day >= start && row.day <= end) before += row.orders;
+        const after = before + orders;
+        const buyers = Number(after >= 1) - Number(before >= 1);
+        const repeaters = Number(after >= 2) - Number(before >= 2);
+        if (buyers !== 0 || repeaters !== 0) this.#bumpWeekWindow.run(start, buyers, repeaters);
+      }
+    }
+    this.#addMemberDay.run(orders, fen, day, memberId);
   }
 
   #day(column: DayColumn, day: string, delta: number): void {
