@@ -172,7 +172,7 @@ export interface CampaignAnswer {
 /** `GET /api/campaigns/rules`: the rules in force, as a tree of plain values the editor walks. */
 export interface CampaignRulesView {
   rules: Record<string, Record<string, unknown>>;
-  source: 'settings' | 'saved';
+  source: 'settings' | 'saved' | 'chain';
   updatedAt: string | null;
   updatedBy: string | null;
 }

@@ -43,7 +43,8 @@ export class CampaignRulesPanel extends RefreshedPanel<CampaignRulesView> {
       return;
     }
     this.source.textContent =
-      view.source === 'saved' && view.updatedAt
+      // Saved here, or the chain's rules from HQ (updatedBy names the owner's token: hq:owner:…).
+      view.source !== 'settings' && view.updatedAt
         ? t('admin.rules.saved', { at: formatDateTime(new Date(view.updatedAt)), by: view.updatedBy ?? '' })
         : t('admin.rules.fromSettings');
     this.fields.replaceChildren(
