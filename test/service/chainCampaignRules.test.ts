@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresCluster } from '../../scripts/postgresCluster.js';
 import { hqCommand, startHqProcess, type HqProcess } from '../../scripts/hqProcess.js';
 import { startServiceProcess, type ServiceProcess } from '../../scripts/serviceProcess.js';
+import { ARTIFACTS, launchChromium, recordPageProblems } from '../support/chromium.js';
 
 /**
  * The chain's campaign rules, set by the owner at HQ: a real PostgreSQL, `memberlens hq serve`
@@ -13,7 +14,7 @@ import { startServiceProcess, type ServiceProcess } from '../../scripts/serviceP
  * sets the chain's; then the next sync brings them (the store's GET answers them), a local PUT
  * is refused with a 409 that sends the admin to HQ, and every newer version follows. HQ checks
  * the rules with the store's own schema: hostile bodies get a 400 naming the field, and a
- * store's token cannot set them.
+ * store's token cannot set them. The branch's admin page (Chromium) says where its rules come from.
  */
 
 const SYNC_EVERY_MS = 3000;
@@ -156,6 +157,30 @@ describe("chain campaign rules: set by the owner at HQ, in force at every branch
       ]);
     } finally {
       await pool.end();
+    }
+  }, 60_000);
+
+  it("shows the branch's admin, in Chromium, that the rules are the chain's and that a change is refused", async () => {
+    const browser = await launchChromium();
+    const problems: string[] = [];
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      recordPageProblems(page, problems);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.goto(`${store.url}/admin/`);
+      await page.getByTestId('login-token').fill(store.tokens.admin!);
+      await page.getByTestId('login-submit').click();
+      await page.locator('[data-testid="rule"][data-rule="checkIn"]').waitFor();
+      await expect.poll(() => page.getByTestId('rules-source').textContent()).toMatch(/^连锁总部设定的规则（第 2 版，.+ 收到）；请在总部修改$/);
+      expect(await page.locator('[data-path="checkIn.points"]').inputValue()).toBe('9');
+      await page.locator('[data-path="checkIn.points"]').fill('50');
+      await page.getByTestId('rules-save').click();
+      await expect.poll(() => page.getByTestId('admin-error').textContent()).toMatch(/HQ/);
+      expect(problems.splice(0)).toEqual(['Failed to load resource: the server responded with a status of 409 (Conflict)']);
+      await page.getByTestId('rules').screenshot({ path: path.join(ARTIFACTS, 'admin-chain-campaign-rules.png') });
+      expect((await atStore('GET')).body.rules.checkIn.points).toBe(9);
+    } finally {
+      await browser.close();
     }
   }, 60_000);
 });

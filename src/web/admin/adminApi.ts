@@ -175,6 +175,8 @@ export interface CampaignRulesView {
   source: 'settings' | 'saved' | 'chain';
   updatedAt: string | null;
   updatedBy: string | null;
+  /** With source chain: the version of the chain's rules, set by its owner at HQ. */
+  chainVersion?: number;
 }
 
 /** Network failures, where there is no service answer to show. */
