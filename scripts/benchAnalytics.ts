@@ -24,7 +24,7 @@ import { openDatabase } from '../src/ledger/database.js';
 import { MemberRepository } from '../src/ledger/memberRepository.js';
 import { MembershipLedger } from '../src/ledger/membershipLedger.js';
 import { MemberStore, PayerIdentity, derivePayerKeySecret } from '../src/ledger/index.js';
-import { memberMonthAndWeekRollupsBackfill } from '../src/ledger/migrations/011_member_month_and_week_rollups.js';
+import { memberMonthAndWeekRollupsBackfill } from '../src/ledger/migrations/012_member_month_and_week_rollups.js';
 import { AnalyticsService } from '../src/services/analyticsService.js';
 import { SegmentService } from '../src/services/segmentService.js';
 import { megabytes, summarize } from './benchStats.js';

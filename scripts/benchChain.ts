@@ -125,6 +125,8 @@ try {
     store: late.store,
     members: { applyChainFeed: (e, c, perMember) => late.store.applyChainFeed(e, c, perMember) },
     segments: new SegmentService({ store: late.store, settings: settings.segments, log }),
+    // No chain campaign rules are set in this run: the feed brings none.
+    campaigns: { chainRulesVersion: () => 0, applyChainRules: () => false },
     client: new HqClient({ hqUrl: hq.url, token: late.token, requestTimeoutMs: 60_000 }),
     settings: { storeId: late.storeId, batchEvents: BATCH },
     log,

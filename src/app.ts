@@ -128,10 +128,10 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
     },
   });
   const segments = new SegmentService({ store, settings: settings.segments, log: childLogger(root, 'segments') });
-  const chain = chainSyncOf(settings.chain, { store, members, segments, log: childLogger(root, 'chain') });
+  const campaigns = new CampaignService({ store, segments, settings: settings.campaigns, inChain: settings.chain.hqUrl !== '', rechargeBonusRules: settings.membership.rechargeBonusRules, log: childLogger(root, 'campaigns') });
+  const chain = chainSyncOf(settings.chain, { store, members, segments, campaigns, log: childLogger(root, 'chain') });
   const membership = new MembershipService({ store, members, till: gateway, segments, spending: chain });
   const coupons = new CouponService({ store, segments, settings: settings.campaigns });
-  const campaigns = new CampaignService({ store, segments, settings: settings.campaigns, rechargeBonusRules: settings.membership.rechargeBonusRules, log: childLogger(root, 'campaigns') });
   const reporter = new RecognitionReporter({ store, members, metrics, till: gateway, campaigns });
   const messages = new MessageService({ store, segments, provider: providerFromSettings(settings.messaging), optedOut: (id) => store.campaigns.preferences(id)?.marketingOptOut ?? false, settings: settings.messaging, log: childLogger(root, 'messages') });
   const checkout = new Checkout({

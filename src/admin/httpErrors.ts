@@ -43,6 +43,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'messaging-off': 409,
   'campaign-conflict': 409,
   'campaign-not-found': 404,
+  'chain-campaign-rules': 409,
   'chain-offline': 503,
   'chain-spend-unconfirmed': 503,
   CHAIN_FACE_KEY_MISSING: 409,

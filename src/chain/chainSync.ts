@@ -3,6 +3,7 @@ import { FifoSemaphore } from '../core/fifoSemaphore.js';
 import type { Logger } from '../core/logger.js';
 import { UserError } from '../core/errors.js';
 import { LedgerError, type DeductInput, type DeductResult, type MemberStore } from '../ledger/index.js';
+import type { CampaignService } from '../services/campaignService.js';
 import type { MemberService } from '../services/memberService.js';
 import type { SegmentService } from '../services/segmentService.js';
 import { HqClient, HqRefusedError } from './hqClient.js';
@@ -11,6 +12,8 @@ export interface ChainSyncDeps {
   store: Pick<MemberStore, 'chain' | 'membership' | 'writeInGroup'>;
   members: Pick<MemberService, 'applyChainFeed'>;
   segments: Pick<SegmentService, 'recompute'>;
+  /** Takes the chain's campaign rules when HQ's feed brings newer ones. */
+  campaigns: Pick<CampaignService, 'chainRulesVersion' | 'applyChainRules'>;
   client: HqClient;
   settings: Pick<ChainSettings, 'storeId' | 'batchEvents'>;
   log: Logger;
@@ -27,7 +30,8 @@ export interface SyncFigures {
  * A chain store's exchange with HQ. Sending: the outbox in batches, oldest first; HQ's answer
  * (the last sequence number it holds) clears the outbox up to there, so a lost answer only
  * means the batch is sent again and HQ ignores what it has. Taking: HQ's feed from the
- * store's cursor, each page applied with the cursor in one SQLite transaction. One exchange
+ * store's cursor, each page applied with the cursor in one SQLite transaction, and the chain's
+ * campaign rules when HQ holds a newer version than the store applied. One exchange
  * at a time; a stored-value spend runs one before and after asking HQ to authorize it.
  */
 export class ChainSync {
@@ -122,11 +126,14 @@ export class ChainSync {
   }
 
   private async pull(): Promise<number> {
-    const { store, members, segments, client, settings } = this.deps;
+    const { store, members, segments, campaigns, client, settings } = this.deps;
     let received = 0;
     for (;;) {
       const cursor = store.chain.link()!.cursor;
-      const page = await client.feed(cursor, settings.batchEvents);
+      const page = await client.feed(cursor, settings.batchEvents, campaigns.chainRulesVersion());
+      // The rules are kept with their version in their own transaction, before the page: if the
+      // page then fails, the next pull asks for the page again and not for the rules.
+      if (page.campaignRules) campaigns.applyChainRules(page.campaignRules);
       if (page.events.length === 0 && page.next === cursor) return received;
       const outcome = members.applyChainFeed(page.events, page.next, (memberId) => {
         store.membership.refreshTier(memberId);

@@ -39,8 +39,9 @@ export class HqClient {
     return this.request('POST', '/api/chain/batches', { events, backlog });
   }
 
-  feed(after: string, limit: number): Promise<{ events: ChainFeedEvent[]; next: string }> {
-    return this.request('GET', `/api/chain/feed?after=${encodeURIComponent(after)}&limit=${limit}`);
+  /** `rulesVersion`: the chain campaign rules' version the store holds; newer ones come with the page. */
+  feed(after: string, limit: number, rulesVersion: number): Promise<{ events: ChainFeedEvent[]; next: string; campaignRules?: { version: number; rules: unknown; setBy: string } }> {
+    return this.request('GET', `/api/chain/feed?after=${encodeURIComponent(after)}&limit=${limit}&rulesVersion=${rulesVersion}`);
   }
 
   authorizeDeduction(input: { orderId: string; memberId: string; amountFen: number; atMs: number }): Promise<{ gid: string; duplicate: boolean; balanceFen: number }> {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { ZodError } from 'zod';
+import { campaignRulesSchema } from '../config/settingsSchema.js';
 import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { HqRefusal, SequenceGapError, type HqLedger } from './hqLedger.js';
@@ -11,6 +12,8 @@ import { batchInput, feedQuery, overviewQuery, spendInput } from './hqRequests.j
 declare module 'express-serve-static-core' {
   interface Request {
     storeId?: string;
+    /** The label of the owner token the request came with. */
+    ownerLabel?: string;
   }
 }
 
@@ -45,9 +48,11 @@ export function createHqApp(deps: HqAppDeps): Express {
   };
   const owner = async (req: Request, _res: Response, next: NextFunction) => {
     const token = bearer(req);
-    if (!token || !(await ledger.isOwnerToken(token))) {
+    const label = token ? await ledger.ownerOfToken(token) : undefined;
+    if (label === undefined) {
       return next(new HqRefusal(401, 'Send "Authorization: Bearer <owner token>" with a token from "memberlens hq owners add".', 'unauthenticated'));
     }
+    req.ownerLabel = label;
     next();
   };
 
@@ -70,8 +75,8 @@ export function createHqApp(deps: HqAppDeps): Express {
   });
 
   app.get('/api/chain/feed', store, async (req, res) => {
-    const { after, limit } = feedQuery.parse(req.query);
-    res.json(await ledger.feed(req.storeId!, after, limit));
+    const { after, limit, rulesVersion } = feedQuery.parse(req.query);
+    res.json(await ledger.feed(req.storeId!, after, limit, rulesVersion));
   });
 
   app.post('/api/chain/spends', store, json, async (req, res) => {
@@ -87,6 +92,19 @@ export function createHqApp(deps: HqAppDeps): Express {
   app.get('/api/hq/overview', owner, async (req, res) => {
     const { from, to } = overviewQuery.parse(req.query);
     res.json(await chainOverview(ledger, { from, to, timeZone: deps.timeZone }));
+  });
+
+  // The chain's campaign rules: checked by the schema every store checks its own rules with,
+  // kept with a version, and taken by every branch with its next feed page.
+  app.get('/api/hq/campaign-rules', owner, async (_req, res) => {
+    res.json((await ledger.campaignRules()) ?? { version: 0, rules: null, setBy: null, setAt: null });
+  });
+
+  app.put('/api/hq/campaign-rules', owner, json, async (req, res) => {
+    const rules = campaignRulesSchema.parse(req.body);
+    const saved = await ledger.setCampaignRules(rules, `owner:${req.ownerLabel}`);
+    deps.log.info({ version: saved.version, setBy: saved.setBy, enabled: Object.entries(rules).filter(([, r]) => r.enabled).map(([name]) => name) }, 'chain campaign rules set');
+    res.json(saved);
   });
 
   app.use((_req, _res, next) => next(new HqRefusal(404, 'No such route on HQ; the README lists them.', 'not-found')));

@@ -15,6 +15,20 @@ export interface FeedPage {
   events: { gid: string; kind: string; memberId: string; body: unknown }[];
   /** Pass as `after` next time ("xid:id"); it moves past this store's own events too. */
   next: string;
+  /** The chain's campaign rules, when they are newer than the version the store holds. */
+  campaignRules?: ChainCampaignRules;
+}
+
+/** The chain's campaign rules as the owner set them at HQ. */
+export interface ChainCampaignRules {
+  version: number;
+  rules: unknown;
+  setBy: string;
+  setAt: string;
+}
+
+function chainRules(r: { version: number; rules: unknown; set_by: string; set_at: Date }): ChainCampaignRules {
+  return { version: r.version, rules: r.rules, setBy: r.set_by, setAt: r.set_at.toISOString() };
 }
 
 export interface StoreStatus {
@@ -90,9 +104,27 @@ export class HqLedger {
     return rows[0]?.store_id;
   }
 
-  async isOwnerToken(token: string): Promise<boolean> {
-    const { rows } = await this.pool.query('SELECT 1 FROM owner_tokens WHERE token_hash = $1 AND revoked_at IS NULL', [hashToken(token)]);
-    return rows.length > 0;
+  /** The label of a valid owner token ("memberlens hq owners add LABEL"); undefined otherwise. */
+  async ownerOfToken(token: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ label: string }>('SELECT label FROM owner_tokens WHERE token_hash = $1 AND revoked_at IS NULL', [hashToken(token)]);
+    return rows[0]?.label;
+  }
+
+  /** Sets the chain's campaign rules (already validated); every store takes them from its feed. */
+  async setCampaignRules(rules: unknown, setBy: string): Promise<ChainCampaignRules> {
+    const { rows } = await this.pool.query<{ version: number; rules: unknown; set_by: string; set_at: Date }>(
+      'INSERT INTO campaign_rules (rules, set_by) VALUES ($1, $2) RETURNING version, rules, set_by, set_at',
+      [JSON.stringify(rules), setBy],
+    );
+    return chainRules(rows[0]!);
+  }
+
+  /** The chain's campaign rules in force; undefined until the owner sets them. */
+  async campaignRules(client: HqPool | HqClient = this.pool): Promise<ChainCampaignRules | undefined> {
+    const { rows } = await client.query<{ version: number; rules: unknown; set_by: string; set_at: Date }>(
+      'SELECT version, rules, set_by, set_at FROM campaign_rules ORDER BY version DESC LIMIT 1',
+    );
+    return rows[0] && chainRules(rows[0]);
   }
 
   async payerKeySecret(): Promise<Buffer> {
@@ -140,7 +172,7 @@ export class HqLedger {
    * (xid, id). Only rows of transactions that ended before every running one are read, in one
    * REPEATABLE READ snapshot, so the page and its `next` are a stable prefix of the feed.
    */
-  async feed(storeId: string, after: string, limit: number): Promise<FeedPage> {
+  async feed(storeId: string, after: string, limit: number, rulesVersion = 0): Promise<FeedPage> {
     const [afterXid, afterId] = after.split(':');
     const page = await inTransaction(
       this.pool,
@@ -162,7 +194,9 @@ export class HqLedger {
           );
           if (top.rows[0] && compareCursor(`${top.rows[0].xid}:${top.rows[0].id}`, after) > 0) next = `${top.rows[0].xid}:${top.rows[0].id}`;
         }
-        return { events: rows.map((r) => ({ gid: r.gid, kind: r.kind, memberId: r.member_id, body: r.body })), next };
+        const events = rows.map((r) => ({ gid: r.gid, kind: r.kind, memberId: r.member_id, body: r.body }));
+        const rules = await this.campaignRules(client);
+        return { events, next, ...(rules && rules.version > rulesVersion ? { campaignRules: rules } : {}) };
       },
       'REPEATABLE READ',
     );

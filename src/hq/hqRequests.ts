@@ -48,6 +48,8 @@ export const feedQuery = z
   .object({
     after: z.string().regex(/^\d{1,20}:\d{1,16}$/, 'the cursor the last feed page gave as next').default('0:0'),
     limit: z.coerce.number().int().min(1).max(5000).default(500),
+    /** The version of the chain's campaign rules the store applied last; newer ones come with the page. */
+    rulesVersion: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
   })
   .strict();
 

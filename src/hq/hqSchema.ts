@@ -110,4 +110,18 @@ CREATE INDEX chain_events_sales ON chain_events (store_id, ((body->>'atMs')::big
 CREATE INDEX members_created ON members (created_at_ms);
 `,
   },
+  {
+    version: 2,
+    sql: `
+-- The chain's campaign rules as the owner set them at HQ, one row per change (the newest is in
+-- force): the version tells a store whether it holds them already, and the rows are the record
+-- of who changed them when.
+CREATE TABLE campaign_rules (
+  version   bigserial PRIMARY KEY,
+  rules     jsonb NOT NULL,
+  set_by    text NOT NULL,
+  set_at    timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];

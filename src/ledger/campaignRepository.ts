@@ -5,6 +5,8 @@ export interface SavedCampaignRules {
   rules: unknown;
   actor: string;
   updatedAtMs: EpochMs;
+  /** The HQ version of the chain's rules; null for rules saved at this store. */
+  chainVersion: number | null;
 }
 
 export interface MarketingPreferences {
@@ -33,10 +35,13 @@ export class CampaignRepository {
   readonly #setBirthday;
 
   constructor(db: SqliteDatabase) {
-    this.#rules = db.prepare<[], { rules_json: string; actor: string; updated_at_ms: number }>('SELECT rules_json, actor, updated_at_ms FROM campaign_rules WHERE id = 1');
-    this.#saveRules = db.prepare<[string, string, number]>(`
-      INSERT INTO campaign_rules (id, rules_json, actor, updated_at_ms) VALUES (1, ?, ?, ?)
-      ON CONFLICT (id) DO UPDATE SET rules_json = excluded.rules_json, actor = excluded.actor, updated_at_ms = excluded.updated_at_ms`);
+    this.#rules = db.prepare<[], { rules_json: string; actor: string; updated_at_ms: number; chain_version: number | null }>(
+      'SELECT rules_json, actor, updated_at_ms, chain_version FROM campaign_rules WHERE id = 1',
+    );
+    this.#saveRules = db.prepare<[string, string, number, number | null]>(`
+      INSERT INTO campaign_rules (id, rules_json, actor, updated_at_ms, chain_version) VALUES (1, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET rules_json = excluded.rules_json, actor = excluded.actor, updated_at_ms = excluded.updated_at_ms,
+        chain_version = excluded.chain_version`);
     this.#fire = db.prepare<[string, string, string, string | null, number]>(
       'INSERT OR IGNORE INTO campaign_firings (member_id, rule, fire_key, coupon_id, fired_at_ms) VALUES (?, ?, ?, ?, ?)',
     );
@@ -60,11 +65,12 @@ export class CampaignRepository {
 
   savedRules(): SavedCampaignRules | undefined {
     const row = this.#rules.get();
-    return row && { rules: JSON.parse(row.rules_json), actor: row.actor, updatedAtMs: row.updated_at_ms };
+    return row && { rules: JSON.parse(row.rules_json), actor: row.actor, updatedAtMs: row.updated_at_ms, chainVersion: row.chain_version };
   }
 
-  saveRules(rules: unknown, actor: string, nowMs: EpochMs): void {
-    this.#saveRules.run(JSON.stringify(rules), actor, nowMs);
+  /** `chainVersion`: the HQ version of rules from the chain; null for rules saved here. */
+  saveRules(rules: unknown, actor: string, nowMs: EpochMs, chainVersion: number | null = null): void {
+    this.#saveRules.run(JSON.stringify(rules), actor, nowMs, chainVersion);
   }
 
   /** Records that `rule` fired for the member under `key`; false when it already had. */

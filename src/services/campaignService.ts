@@ -1,5 +1,6 @@
 import type { CampaignRules, CampaignSettings, CouponTermsSetting, MembershipSettings } from '../config/settingsSchema.js';
 import { campaignRulesSchema } from '../config/settingsSchema.js';
+import { UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { MemberStore } from '../ledger/index.js';
 import {
@@ -25,9 +26,11 @@ import type { SegmentService } from './segmentService.js';
 /** The rules in force and where they come from, for GET /api/campaigns/rules. */
 export interface CampaignRulesView {
   rules: CampaignRules;
-  source: 'settings' | 'saved';
+  /** chain: the chain's rules, set by its owner at HQ (chainVersion is HQ's version). */
+  source: 'settings' | 'saved' | 'chain';
   updatedAt: string | null;
   updatedBy: string | null;
+  chainVersion?: number;
 }
 
 export interface CampaignServiceDeps {
@@ -35,6 +38,8 @@ export interface CampaignServiceDeps {
   /** The member's lifecycle now, for the dormant welcome. */
   segments: Pick<SegmentService, 'recompute'>;
   settings: CampaignSettings;
+  /** The store is a branch of a chain (chain.hqUrl set): rules from HQ take precedence over its own. */
+  inChain?: boolean;
   /** The recharge bonus rules, for the recharge offer. */
   rechargeBonusRules: MembershipSettings['rechargeBonusRules'];
   log: Logger;
@@ -102,9 +107,18 @@ export class CampaignService {
     return this.rulesView().rules;
   }
 
-  /** Saves rules over the settings' defaults; they apply from the next sighting on. */
+  /**
+   * Saves rules over the settings' defaults; they apply from the next sighting on. Refused at
+   * a branch of a chain whose owner has set the chain's rules at HQ: they would be overwritten.
+   */
   saveRules(rules: CampaignRules, actor: string): CampaignRulesView {
     const { store } = this.deps;
+    if (this.deps.inChain && this.chainRulesVersion() > 0) {
+      throw new UserError(
+        "This store is a branch of a chain whose owner sets the campaign rules at HQ (PUT /api/hq/campaign-rules); they reach every branch with its next sync. Ask the chain's owner to change them there.",
+        'chain-campaign-rules',
+      );
+    }
     const now = this.#clock();
     store.inTransaction(() => {
       store.campaigns.saveRules(rules, actor, now);
@@ -112,6 +126,35 @@ export class CampaignService {
     });
     this.#rules = { rules, source: 'saved', updatedAt: new Date(now).toISOString(), updatedBy: actor };
     return this.#rules;
+  }
+
+  /** The HQ version of the chain's rules this store applied; 0 when it holds none. */
+  chainRulesVersion(): number {
+    return this.deps.store.campaigns.savedRules()?.chainVersion ?? 0;
+  }
+
+  /**
+   * Takes the chain's rules from HQ's feed: checked by the same schema as rules saved here (HQ
+   * is trusted with the rules, not with their shape), kept with HQ's version in one statement,
+   * audited, and in force for the next sighting. False, and nothing kept, when they do not
+   * validate (an HQ newer than this store): the store keeps its rules and asks again next sync.
+   */
+  applyChainRules(chain: { version: number; rules: unknown; setBy: string }): boolean {
+    const parsed = campaignRulesSchema.safeParse(chain.rules);
+    if (!parsed.success) {
+      this.deps.log.error({ version: chain.version, issues: parsed.error.issues.map((i) => i.path.join('.')) }, "the chain's campaign rules from HQ do not validate here; this store keeps its rules");
+      return false;
+    }
+    const { store } = this.deps;
+    const now = this.#clock();
+    const actor = `hq:${chain.setBy}`;
+    store.inTransaction(() => {
+      store.campaigns.saveRules(parsed.data, actor, now, chain.version);
+      store.audit.record({ actor, action: 'campaign.rules', details: { enabled: enabledRules(parsed.data), chainVersion: chain.version } });
+    });
+    this.#rules = { rules: parsed.data, source: 'chain', updatedAt: new Date(now).toISOString(), updatedBy: actor, chainVersion: chain.version };
+    this.deps.log.info({ version: chain.version }, "applied the chain's campaign rules from HQ");
+    return true;
   }
 
   /**
@@ -286,7 +329,10 @@ export class CampaignService {
     if (saved) {
       // Rules saved by an older version may miss a rule added since: its defaults fill in.
       const parsed = campaignRulesSchema.safeParse(saved.rules);
-      if (parsed.success) return { rules: parsed.data, source: 'saved', updatedAt: new Date(saved.updatedAtMs).toISOString(), updatedBy: saved.actor };
+      if (parsed.success) {
+        const from = saved.chainVersion === null ? ({ source: 'saved' } as const) : ({ source: 'chain', chainVersion: saved.chainVersion } as const);
+        return { rules: parsed.data, ...from, updatedAt: new Date(saved.updatedAtMs).toISOString(), updatedBy: saved.actor };
+      }
       this.deps.log.error({ issues: parsed.error.issues.map((i) => i.path.join('.')) }, 'saved campaign rules are invalid; the settings\' rules apply until an admin saves new ones');
     }
     return { rules: this.deps.settings.rules, source: 'settings', updatedAt: null, updatedBy: null };

@@ -114,7 +114,9 @@ describe('opening the database', () => {
       'rollup_days',
       'rollup_lane_days',
       'rollup_member_days',
+      'rollup_member_months',
       'rollup_visit_hours',
+      'rollup_week_windows',
       'sqlite_sequence',
       'visits',
     ]);

@@ -140,8 +140,8 @@ describe('member-month and seven-day window rollups', () => {
 
   it('are backfilled by the migration from the member-days of an upgraded store', () => {
     const file = path.join(dir.path, 'upgraded.db');
-    const before = openDatabase(file, { migrations: migrations.filter((m) => m.version <= 10) });
-    expect(before.pragma('user_version', { simple: true })).toBe(10);
+    const before = openDatabase(file, { migrations: migrations.filter((m) => m.version <= 11) });
+    expect(before.pragma('user_version', { simple: true })).toBe(11);
     const rnd = random(11);
     const insert = before.prepare('INSERT OR IGNORE INTO rollup_member_days (day, member_id, orders, sales_fen) VALUES (?, ?, ?, ?)');
     for (let i = 0; i < 3000; i++) {
@@ -154,7 +154,7 @@ describe('member-month and seven-day window rollups', () => {
     before.close();
 
     const after = dir.track(openDatabase(file));
-    expect(after.pragma('user_version', { simple: true })).toBe(11);
+    expect(after.pragma('user_version', { simple: true })).toBe(12);
     expect(Object.keys(storedMonths(after)).length).toBeGreaterThan(100);
     expect(storedMonths(after)).toEqual(monthsFrom(rows));
     expect(storedWindows(after)).toEqual(windowsFrom(rows));

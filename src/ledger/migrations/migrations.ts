@@ -8,7 +8,8 @@ import { couponsCampaigns } from './007_coupons_campaigns.js';
 import { importsAndOutboundMessages } from './008_imports_and_outbound_messages.js';
 import { analyticsRollups } from './009_analytics_rollups.js';
 import { chainOutbox } from './010_chain_outbox.js';
-import { memberMonthAndWeekRollups } from './011_member_month_and_week_rollups.js';
+import { chainCampaignRules } from './011_chain_campaign_rules.js';
+import { memberMonthAndWeekRollups } from './012_member_month_and_week_rollups.js';
 import type { Migration } from './migration.js';
 
 /** Every schema step in order; append only, never edit a step that has shipped. */
@@ -23,5 +24,6 @@ export const migrations: readonly Migration[] = [
   importsAndOutboundMessages,
   analyticsRollups,
   chainOutbox,
+  chainCampaignRules,
   memberMonthAndWeekRollups,
 ];

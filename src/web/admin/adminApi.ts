@@ -172,9 +172,11 @@ export interface CampaignAnswer {
 /** `GET /api/campaigns/rules`: the rules in force, as a tree of plain values the editor walks. */
 export interface CampaignRulesView {
   rules: Record<string, Record<string, unknown>>;
-  source: 'settings' | 'saved';
+  source: 'settings' | 'saved' | 'chain';
   updatedAt: string | null;
   updatedBy: string | null;
+  /** With source chain: the version of the chain's rules, set by its owner at HQ. */
+  chainVersion?: number;
 }
 
 /** Network failures, where there is no service answer to show. */

@@ -43,9 +43,11 @@ export class CampaignRulesPanel extends RefreshedPanel<CampaignRulesView> {
       return;
     }
     this.source.textContent =
-      view.source === 'saved' && view.updatedAt
-        ? t('admin.rules.saved', { at: formatDateTime(new Date(view.updatedAt)), by: view.updatedBy ?? '' })
-        : t('admin.rules.fromSettings');
+      view.source === 'chain' && view.updatedAt
+        ? t('admin.rules.fromChain', { version: view.chainVersion ?? '', at: formatDateTime(new Date(view.updatedAt)) })
+        : view.source === 'saved' && view.updatedAt
+          ? t('admin.rules.saved', { at: formatDateTime(new Date(view.updatedAt)), by: view.updatedBy ?? '' })
+          : t('admin.rules.fromSettings');
     this.fields.replaceChildren(
       ...Object.entries(view.rules).map(([name, rule]) =>
         h('fieldset', { className: 'rule', testId: 'rule', attrs: { 'data-rule': name } }, [

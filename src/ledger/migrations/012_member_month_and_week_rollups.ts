@@ -29,7 +29,7 @@ INSERT INTO rollup_week_windows (day, buyers, repeaters)
 `;
 
 export const memberMonthAndWeekRollups: Migration = {
-  version: 11,
+  version: 12,
   name: 'dashboard: member-months and seven-day buyer windows, backfilled from the member-days',
   sql: `
 CREATE TABLE rollup_member_months (
