@@ -119,8 +119,10 @@ export class AnalyticsQueries {
   readonly #days;
   readonly #membersByDays;
   readonly #membersByMonths;
-  readonly #membersByMonthsLessEdges;
+  readonly #edgeCorrection;
   readonly #edgeDays;
+  readonly #membersAllMonths;
+  readonly #memberDaysSpan;
   readonly #memberDaysIn;
   readonly #weekWindows;
   readonly #shortWeek;
@@ -147,16 +149,29 @@ export class AnalyticsQueries {
        FROM (SELECT member_id, SUM(orders) AS orders, SUM(visits) AS visits
              FROM rollup_member_months WHERE month >= ? AND month < ? GROUP BY member_id)`,
     );
-    // The months' days outside the period, taken off each member's months.
-    this.#membersByMonthsLessEdges = db.prepare<[MonthSpan], MemberPeriodFigures>(
+    this.#membersAllMonths = db.prepare<[], MemberPeriodFigures>(
       `SELECT ${MEMBER_FIGURES}
-       FROM (SELECT g.orders - COALESCE(e.orders, 0) AS orders, g.visits - COALESCE(e.visits, 0) AS visits
-             FROM (SELECT member_id, SUM(orders) AS orders, SUM(visits) AS visits
-                   FROM rollup_member_months WHERE month >= @fromMonth AND month < @toMonth GROUP BY member_id) g
-             LEFT JOIN (SELECT member_id, SUM(orders) AS orders, COUNT(*) AS visits FROM rollup_member_days
-                        WHERE (day >= @headFrom AND day < @from) OR (day >= @to AND day < @tailTo) GROUP BY member_id) e
-             ON e.member_id = g.member_id)
-       WHERE visits > 0`,
+       FROM (SELECT member_id, SUM(orders) AS orders, SUM(visits) AS visits FROM rollup_member_months GROUP BY member_id)`,
+    );
+    this.#memberDaysSpan = db.prepare<[], { first: string | null; last: string | null }>(
+      // Apart, so each is one look at an end of the key (together they would scan every row).
+      'SELECT (SELECT MIN(day) FROM rollup_member_days) AS first, (SELECT MAX(day) FROM rollup_member_days) AS last',
+    );
+    // What taking the months' days outside the period off changes, member by member: only the
+    // members seen on those days are read, each by its key, instead of joining every member.
+    this.#edgeCorrection = db.prepare<[MonthSpan], MemberPeriodFigures>(
+      `SELECT COALESCE(SUM(g_v - e_v > 0), 0) - COUNT(*) AS active,
+              COALESCE(SUM(g_o - e_o >= 1) - SUM(g_o >= 1), 0) AS buyers,
+              COALESCE(SUM(g_o - e_o >= 2) - SUM(g_o >= 2), 0) AS repeaters,
+              COALESCE(SUM(g_v - e_v = 1) - SUM(g_v = 1), 0) AS visits1,
+              COALESCE(SUM(g_v - e_v = 2) - SUM(g_v = 2), 0) AS visits2,
+              COALESCE(SUM(g_v - e_v BETWEEN 3 AND 5) - SUM(g_v BETWEEN 3 AND 5), 0) AS visits3to5,
+              COALESCE(SUM(g_v - e_v >= 6) - SUM(g_v >= 6), 0) AS visits6plus
+       FROM (SELECT e.e_o AS e_o, e.e_v AS e_v, SUM(m.orders) AS g_o, SUM(m.visits) AS g_v
+             FROM (SELECT member_id, SUM(orders) AS e_o, COUNT(*) AS e_v FROM rollup_member_days
+                   WHERE (day >= @headFrom AND day < @from) OR (day >= @to AND day < @tailTo) GROUP BY member_id) e
+             JOIN rollup_member_months m ON m.member_id = e.member_id AND m.month >= @fromMonth AND m.month < @toMonth
+             GROUP BY e.member_id)`,
     );
     this.#edgeDays = db.prepare<[MonthSpan], { n: number }>(
       `SELECT EXISTS (SELECT 1 FROM rollup_member_days WHERE day >= @headFrom AND day < @from)
@@ -229,8 +244,15 @@ export class AnalyticsQueries {
     }
     const tailTo = nextMonthStart(addDays(to, -1));
     const span: MonthSpan = { from, to, headFrom: `${from.slice(0, 7)}-01`, tailTo, fromMonth: from.slice(0, 7), toMonth: tailTo.slice(0, 7) };
-    if (this.#edgeDays.get(span)!.n === 0) return this.#membersByMonths.get(span.fromMonth, span.toMonth)!;
-    return this.#membersByMonthsLessEdges.get(span)!;
+    // A period holding the whole history needs no month picked out: the scan skips the test.
+    const history = this.#memberDaysSpan.get()!;
+    if (history.first !== null && history.last !== null && from <= history.first && to > history.last) return this.#membersAllMonths.get()!;
+    const months = this.#membersByMonths.get(span.fromMonth, span.toMonth)!;
+    if (this.#edgeDays.get(span)!.n === 0) return months;
+    const correction = this.#edgeCorrection.get(span)!;
+    return Object.fromEntries(
+      Object.entries(months).map(([name, count]) => [name, count + correction[name as keyof MemberPeriodFigures]]),
+    ) as unknown as MemberPeriodFigures;
   }
 
   /**

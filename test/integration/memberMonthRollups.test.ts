@@ -118,6 +118,10 @@ describe('member-month and seven-day window rollups', () => {
     }
     // A member seen only in the first days of July: in a period's first month, not in the period.
     store.membership.recordPayment({ orderId: 'edge', lane: 'lane1', channel: 'wechat', appId: 'wx', payerId: 'edge-only', amountYuan: 9, paidAtMs: start + DAY_MS });
+    // One who bought twice on 2 July and once later: a repeater in July, not from 3 July on.
+    for (const [orderId, atMs] of [['twice-1', start + DAY_MS + 3_600_000], ['twice-2', start + DAY_MS + 7_200_000], ['twice-3', start + 19 * DAY_MS]] as const) {
+      store.membership.recordPayment({ orderId, lane: 'lane1', channel: 'wechat', appId: 'wx', payerId: 'edge-twice', amountYuan: 9, paidAtMs: atMs });
+    }
     // A second connection reads what the store's committed.
     const db = dir.track(openDatabase(path.join(dir.path, 'm.db')));
     const rows = memberDays(db);
