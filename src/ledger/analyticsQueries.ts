@@ -199,9 +199,11 @@ export class AnalyticsQueries {
       'SELECT rfm, COUNT(*) AS members FROM member_segments GROUP BY rfm',
     );
     this.#rfmSales = db.prepare<[string, string], { rfm: string; salesFen: number }>(
-      `SELECT s.rfm AS rfm, SUM(d.sales_fen) AS salesFen
-       FROM rollup_member_days d JOIN member_segments s ON s.member_id = d.member_id
-       WHERE d.day >= ? AND d.day < ? GROUP BY s.rfm`,
+      // Each member's sales summed first, so a segment is looked up once per member, not per day.
+      `SELECT s.rfm AS rfm, SUM(d.salesFen) AS salesFen
+       FROM (SELECT member_id, SUM(sales_fen) AS salesFen FROM rollup_member_days WHERE day >= ? AND day < ? GROUP BY member_id) d
+       JOIN member_segments s ON s.member_id = d.member_id
+       GROUP BY s.rfm`,
     );
     this.#lifecycles = db.prepare<[], { lifecycle: string; members: number }>(
       'SELECT lifecycle, COUNT(*) AS members FROM member_segments GROUP BY lifecycle',
