@@ -114,6 +114,7 @@ export class SegmentRepository {
   readonly #addTag;
   readonly #removeTag;
   readonly #missing;
+  readonly #segmentShortfall;
   readonly #countMembers;
   readonly #countLifecycles;
   readonly #countRfm;
@@ -157,6 +158,11 @@ export class SegmentRepository {
     );
     this.#missing = db.prepare<[number], { id: string }>(
       'SELECT m.id FROM members m WHERE NOT EXISTS (SELECT 1 FROM member_segments s WHERE s.member_id = m.id) ORDER BY m.id LIMIT ?',
+    );
+    // A segment row goes with its member (ON DELETE CASCADE), so equal counts mean none is
+    // missing; two counts cost nothing where the search above looks up every member.
+    this.#segmentShortfall = db.prepare<[], { n: number }>(
+      'SELECT (SELECT count(*) FROM members) - (SELECT count(*) FROM member_segments) AS n',
     );
   }
 
@@ -202,6 +208,7 @@ export class SegmentRepository {
 
   /** Members with no stored segment yet (joined since the last full pass), in id order. */
   membersWithoutSegment(limit: number): string[] {
+    if (this.#segmentShortfall.get()!.n === 0) return [];
     return this.#missing.all(limit).map((r) => r.id);
   }
 
