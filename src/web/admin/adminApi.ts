@@ -145,23 +145,6 @@ export interface SegmentCounts {
   tags: Array<{ tag: string; members: number }>;
 }
 
-/** A coupon as a batch issues it (`POST /api/coupons/batches`). */
-export interface CouponTerms {
-  title: string;
-  amountOffYuan: number;
-  minSpendYuan: number;
-  validDays: number;
-}
-
-/** `POST /api/coupons/batches`' answer. */
-export interface CouponBatchAnswer {
-  batchId: string;
-  issued: number;
-  skipped: number;
-  optedOut: number;
-  duplicate: boolean;
-}
-
 /** `POST /api/messages/campaigns` and `GET /api/messages/campaigns/:id`: delivery counts per status. */
 export interface CampaignAnswer {
   campaignId: string;
@@ -244,6 +227,7 @@ export class AdminApi {
     return answer.members;
   }
 
+  /** One coupon to every member of the segment (who has not opted out of marketing), once per batch id. */
   issueCouponBatch(batchId: string, segment: SegmentFilter, coupon: CouponTerms): Promise<CouponBatchAnswer> {
     return this.call('POST', '/api/coupons/batches', jsonBody({ batchId, segment, coupon }));
   }
@@ -297,17 +281,6 @@ export class AdminApi {
 
   details(period: Period): Promise<DetailsView> {
     return this.call('GET', `/api/analytics/details?${new URLSearchParams({ ...period })}`);
-  }
-
-  /** The first `limit` members of an RFM segment. */
-  async membersOfSegment(rfm: string, limit: number): Promise<Member[]> {
-    const answer = await this.call<{ members: Member[] }>('GET', `/api/members?${new URLSearchParams({ rfm, limit: String(limit) })}`);
-    return answer.members;
-  }
-
-  /** One coupon to every member of the segment (who has not opted out of marketing), once per batch id. */
-  couponBatch(batchId: string, rfm: string, coupon: CouponTerms): Promise<CouponBatchAnswer> {
-    return this.call('POST', '/api/coupons/batches', jsonBody({ batchId, segment: { rfm }, coupon }));
   }
 
   async lanes(): Promise<LaneView[]> {

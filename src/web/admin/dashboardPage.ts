@@ -199,7 +199,7 @@ async function showSegment(segment: string): Promise<void> {
   if (!api || !shown) return;
   openSegment = segment;
   try {
-    const members = await api.membersOfSegment(segment, SEGMENT_LIST_LIMIT);
+    const members = await api.membersOf({ rfm: segment }, SEGMENT_LIST_LIMIT);
     const count = shown.details?.rfm.find((r) => r.segment === segment)?.members ?? members.length;
     byTestId('segment-title').textContent = t('dash.segment.title', { segment: segmentName(segment), count: formatCount(count) });
     byTestId('segment-empty').hidden = members.length > 0;
@@ -228,7 +228,7 @@ async function sendBatch(): Promise<void> {
   try {
     // One id per click: a click sends one batch; the service answers a retried one without issuing twice.
     const batchId = `dash-${openSegment}-${Date.now()}`;
-    const answer = await api.couponBatch(batchId, openSegment, {
+    const answer = await api.issueCouponBatch(batchId, { rfm: openSegment }, {
       title: String(data.get('title') ?? '').trim(),
       amountOffYuan: Number(data.get('amountOffYuan')),
       minSpendYuan: Number(data.get('minSpendYuan')),
