@@ -416,24 +416,23 @@ export class MembershipLedger {
     const actor = input.actor ?? 'system';
     return this.#repo.write(() => {
       const now = this.#clock();
-      const existing = this.#repo.refund(refundId);
-      if (existing) {
-        if (existing.order_id !== orderId || existing.amount_fen !== amountFen) {
-          throw new LedgerError(
-            'REFUND_CONFLICT',
-            `Refund ${refundId} was already recorded for another order or amount; give each refund its own id.`,
-          );
-        }
-        return this.#refundResult(existing, true);
-      }
-      const earlier = this.#rollups?.nonMemberRefund(refundId);
-      if (earlier) {
+      // A refund id sent again must name the same order and amount, a member's or a non-member's.
+      const sameRefund = (earlier: { order_id: string; amount_fen: number }) => {
         if (earlier.order_id !== orderId || earlier.amount_fen !== amountFen) {
           throw new LedgerError(
             'REFUND_CONFLICT',
             `Refund ${refundId} was already recorded for another order or amount; give each refund its own id.`,
           );
         }
+      };
+      const existing = this.#repo.refund(refundId);
+      if (existing) {
+        sameRefund(existing);
+        return this.#refundResult(existing, true);
+      }
+      const earlierNonMember = this.#rollups?.nonMemberRefund(refundId);
+      if (earlierNonMember) {
+        sameRefund(earlierNonMember);
         return this.#nonMemberRefundResult(orderId, amountFen, true);
       }
       const payment = this.#repo.payment(orderId);
