@@ -133,7 +133,7 @@ function buildStages(settings: Settings, core: RecognitionCore, metrics: Service
   const membership = new MembershipService({ store, members, till: gateway, segments, spending: chain });
   const coupons = new CouponService({ store, segments, settings: settings.campaigns });
   const reporter = new RecognitionReporter({ store, members, metrics, till: gateway, campaigns });
-  const messages = new MessageService({ store, segments, provider: providerFromSettings(settings.messaging), optedOut: (id) => store.campaigns.preferences(id)?.marketingOptOut ?? false, settings: settings.messaging, log: childLogger(root, 'messages') });
+  const messages = new MessageService({ store, segments, provider: providerFromSettings(settings.messaging), settings: settings.messaging, log: childLogger(root, 'messages') });
   const checkout = new Checkout({
     store,
     members,

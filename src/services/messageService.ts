@@ -27,13 +27,12 @@ export interface CampaignView {
 }
 
 export interface MessageServiceDeps {
-  store: Pick<MemberStore, 'inTransaction' | 'members' | 'messages' | 'audit'>;
+  /** `campaigns` holds the member's marketing opt-out, checked when the campaign is queued and again just before sending. */
+  store: Pick<MemberStore, 'inTransaction' | 'members' | 'messages' | 'audit' | 'campaigns'>;
   /** Members who joined since the last full pass get their segment before the audience is taken. */
   segments: Pick<SegmentService, 'fillMissing'>;
   /** Undefined while messaging.providerUrl is not set: nothing can be sent. */
   provider: MessageProvider | undefined;
-  /** The member's marketing opt-out, checked when the campaign is queued and again just before sending. */
-  optedOut: (memberId: string) => boolean;
   settings: Pick<MessagingSettings, 'maxAttempts' | 'retryBaseDelayMs' | 'retryMaxDelayMs'>;
   log: Logger;
   clock?: () => number;
@@ -87,7 +86,7 @@ export class MessageService {
       for (let offset = 0; ; offset += PAGE) {
         const page = store.members.list({ ...request.segment, limit: PAGE, offset });
         for (const member of page) {
-          const status: MessageStatus = this.deps.optedOut(member.id) ? 'opted-out' : member.phone === null ? 'no-phone' : 'pending';
+          const status: MessageStatus = this.optedOut(member.id) ? 'opted-out' : member.phone === null ? 'no-phone' : 'pending';
           store.messages.queue({ id: messageIdOf(request.campaignId, member.id), campaignId: request.campaignId, memberId: member.id, template: request.template, status, atMs: now });
         }
         if (page.length < PAGE) break;
@@ -128,6 +127,11 @@ export class MessageService {
     };
   }
 
+  /** The member's marketing opt-out, checked when the campaign is queued and again just before sending. */
+  private optedOut(memberId: string): boolean {
+    return this.deps.store.campaigns.preferences(memberId)?.marketingOptOut ?? false;
+  }
+
   /** The campaign's messages as logged, in member id order after `afterMemberId`. */
   messagesOf(campaignId: string, afterMemberId: string, limit: number): OutboundMessage[] {
     return this.deps.store.messages.messagesOf(campaignId, afterMemberId, limit);
@@ -153,7 +157,7 @@ export class MessageService {
           continue;
         }
         // Opting out takes effect for messages still waiting, too.
-        if (this.deps.optedOut(member.id) || member.phone === null) {
+        if (this.optedOut(member.id) || member.phone === null) {
           store.messages.markNotSent(message.id, member.phone === null ? 'no-phone' : 'opted-out', this.#clock());
           continue;
         }
