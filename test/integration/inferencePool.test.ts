@@ -154,14 +154,16 @@ describe('InferencePool (2 worker threads, real WASM inference)', () => {
   });
 
   it('keeps the main thread responsive during a burst of 10 analyses; in-process inference would not', async () => {
-    // The probe must be able to see blocking, or a pass would mean nothing.
+    // The probe must be able to see blocking, or a pass would mean nothing. A block shows on the
+    // timer or on setImmediate, whichever of the two the probe was waiting for when it came (a
+    // single long in-process block can fall wholly between a tick and its setImmediate).
+    const worst = (b: Lag) => Math.max(b.timerMs, b.immediateMs);
     const inProcess = await lagDuring(() => engine.analyzeBytes(AMY, 'enroll'));
-    expect(inProcess.timerMs).toBeGreaterThan(MAX_LAG_MS);
+    expect(worst(inProcess)).toBeGreaterThan(MAX_LAG_MS);
 
     // Other processes on a shared 2-core machine delay any thread now and then, pool or not;
     // blocking by our own main thread would show in every burst, so the quietest burst counts.
     const bursts: Lag[] = [];
-    const worst = (b: Lag) => Math.max(b.timerMs, b.immediateMs);
     do {
       bursts.push(await lagDuring(() => Promise.all(Array.from({ length: 10 }, () => pool.analyzeBytes(AMY, 'enroll')))));
     } while (worst(bursts.at(-1)!) >= MAX_LAG_MS && bursts.length < 5);
