@@ -70,16 +70,18 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
   const metrics = new ServiceMetrics();
   const inferenceWorkers = settings.inference.workers || availableParallelism();
   await provisionChainPayerKey(settings);
-  const core = await openRecognitionCore(settings, root, () =>
-    InferencePool.create({
+  let pool: InferencePool | undefined;
+  const core = await openRecognitionCore(settings, root, async () =>
+    (pool = await InferencePool.create({
       size: inferenceWorkers,
       vision: settings.vision,
       log: childLogger(root, 'inference'),
       maxQueueLength: settings.inference.maxQueueLength,
       workerNice: settings.inference.workerNice,
       workerWasmHeapMaxBytes: settings.inference.workerWasmHeapMaxBytes,
-    }),
+    })),
   );
+  metrics.onScrape(() => metrics.inferenceWasmHeap.set(pool?.stats().wasmHeapBytes ?? 0));
   let built: { stages: StageList; http: HttpServerStage; firstStartTokens: IssuedToken[]; adminApp: RunningApp['adminApp']; lanes: string[] };
   try {
     built = buildStages(settings, core, metrics, inferenceWorkers, root, log);

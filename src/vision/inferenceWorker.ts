@@ -63,6 +63,7 @@ async function analyze(request: Extract<PoolToWorker, { type: 'analyze' }>): Pro
   // Said with the answer, so the pool gives this worker no further call.
   const heap = engine.wasmHeapBytes();
   const retiring = !stopRequested && init.wasmHeapMaxBytes > 0 && heap !== undefined && heap > init.wasmHeapMaxBytes;
+  if (heap !== undefined) reply.wasmHeapBytes = heap;
   send(retiring ? { ...reply, retiringWasmHeapBytes: heap } : reply, transfer);
   busy = false;
   if (retiring || stopRequested) process.exit(0);

@@ -236,6 +236,22 @@ describe('InferencePool (2 worker threads, real WASM inference)', () => {
 });
 
 describe('a bounded WebAssembly memory per worker', () => {
+  it('reports each worker\'s WebAssembly memory, which an SSD enrollment photo grows and camera frames do not', async () => {
+    const wasm = settingsSchema.parse({ vision: { backend: 'wasm' } }).vision;
+    const one = await InferencePool.create({ size: 1, vision: wasm, log, maxQueueLength: 4, workerNice: 0, workerWasmHeapMaxBytes: 0 });
+    try {
+      expect(one.stats().wasmHeapBytes).toBe(0);
+      await one.analyzeBytes(AMY, 'live');
+      const live = one.stats().wasmHeapBytes;
+      expect(live).toBeGreaterThan(16 * 1024 * 1024);
+      // SSD is loaded only by the first enrollment photo, and its working set is the larger one.
+      await one.analyzeBytes(GROUP, 'enroll');
+      expect(one.stats().wasmHeapBytes).toBeGreaterThan(live);
+    } finally {
+      await one.close();
+    }
+  });
+
   it('replaces a worker whose memory grew past the bound once it has answered, and every call is still answered', async () => {
     const wasm = settingsSchema.parse({ vision: { backend: 'wasm' } }).vision;
     // An SSD enrollment photo grows the memory past 256 MB; camera frames alone stay below it.
