@@ -1,5 +1,5 @@
 /**
- * `npm run bench:lane [-- --json] [--rounds N] [--scene-s S] [--walk-ups N]`
+ * `npm run bench:lane [-- --json] [--rounds N] [--scene-s S] [--walk-ups N] [--scenes empty,standing,walk-up,saturated]`
  *
  * What one camera lane costs the till PC, today's pipeline beside the new one in the same run.
  * Two services run as a store runs them (`node dist/main.js`, two inference workers, WASM or
@@ -55,11 +55,13 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     'scene-s': { type: 'string', default: '15' },
     'walk-ups': { type: 'string', default: '10' },
+    scenes: { type: 'string', default: 'empty,standing,walk-up,saturated' },
   },
 });
 const rounds = Number(args.rounds);
 const sceneMs = Number(args['scene-s']) * 1000;
-const walkUpsPerRound = Number(args['walk-ups']);
+const scenes = new Set(args.scenes.split(','));
+const walkUpsPerRound = scenes.has('walk-up') ? Number(args['walk-ups']) : 0;
 const progress = (text: string) => process.stderr.write(`${text}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
@@ -289,11 +291,11 @@ try {
   for (let r = 0; r < rounds; r++) {
     // Alternate which pipeline goes first, so neither always follows the other.
     const order = r % 2 === 0 ? pipelines : [...pipelines].reverse();
-    for (const p of order) {
+    for (const p of scenes.has('empty') ? order : []) {
       progress(`round ${r + 1}/${rounds}, ${p.name}: empty counter`);
       results[p.name]!.empty.push(await emptyScene(p, frames));
     }
-    for (const p of order) {
+    for (const p of scenes.has('standing') ? order : []) {
       progress(`round ${r + 1}/${rounds}, ${p.name}: a member standing at the counter`);
       results[p.name]!.standing.push(await standingScene(p, frames));
     }
@@ -309,7 +311,7 @@ try {
       if (pair.today !== undefined && pair.new !== undefined) pairedWalkUpDeltaMs.push(pair.new - pair.today);
     }
     progress(`round ${r + 1}/${rounds}: walk-ups done`);
-    for (const p of order) {
+    for (const p of scenes.has('saturated') ? order : []) {
       progress(`round ${r + 1}/${rounds}, ${p.name}: saturated, two lanes at ${SATURATED_FPS} fps`);
       results[p.name]!.saturated.push(await saturatedScene(p, frames));
     }

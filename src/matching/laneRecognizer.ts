@@ -93,7 +93,7 @@ export class LaneRecognizer {
     while (this.running) {
       let frame = await deps.nextFrame();
       if (!frame || !this.running) break;
-      const verdict = deps.screen ? await this.screened(frame, deps.screen) : undefined;
+      let verdict = deps.screen ? await this.screened(frame, deps.screen) : undefined;
       if (verdict?.kind === 'unchanged') continue;
       const release = await deps.acquireInference();
       try {
@@ -103,9 +103,12 @@ export class LaneRecognizer {
         if (newer) {
           deps.onFrameSuperseded?.(deps.lane);
           frame = newer;
+          // A verdict (and its search region) holds for the frame it was judged on: the newer
+          // one is judged in its turn, which on a busy lane is most frames.
+          verdict = deps.screen ? await this.screened(frame, deps.screen) : undefined;
+          if (verdict?.kind === 'unchanged') continue;
         }
-        // A search region holds for the frame it was judged on, not for one that replaced it.
-        await this.process(frame, newer ? undefined : verdict?.searchRegion);
+        await this.process(frame, verdict?.searchRegion);
         await deps.screen?.analyzed(frame);
       } catch (err) {
         // A bad frame (garbage from a camera, a decode failure) costs that frame only.

@@ -388,11 +388,13 @@ describe('LaneRecognizer', { timeout: 2000 }, () => {
     await h.recognizer.stop();
   });
 
-  it('analyzes within the search region the screen gives, but all of a newer frame that replaced the judged one', async () => {
+  it('analyzes within the search region the screen gives; a newer frame that replaced the judged one is judged in its turn', async () => {
     const screen = new ScriptedScreen();
     const region: Box = { x: 100, y: 50, width: 300, height: 300 };
+    const regionOfFrame3: Box = { x: 120, y: 60, width: 310, height: 300 };
     screen.verdicts.set(1, { kind: 'analyze', searchRegion: region });
     screen.verdicts.set(2, { kind: 'analyze', searchRegion: region });
+    screen.verdicts.set(3, { kind: 'analyze', searchRegion: regionOfFrame3 });
     const h = harness({ screen });
     h.recognizer.start();
     h.slot.offer(frame(1));
@@ -407,8 +409,36 @@ describe('LaneRecognizer', { timeout: 2000 }, () => {
     otherLane();
     const second = await h.analyzer.call(1);
     expect(second.bytes).toEqual(frame(3).bytes);
-    expect(second.options).toEqual({ describe: 'passing', skipDescriptorBoxes: [KNOWN_BOX] });
+    expect(screen.judged).toEqual([1, 2, 3]);
+    expect(second.options).toEqual({ describe: 'passing', skipDescriptorBoxes: [KNOWN_BOX], searchRegion: regionOfFrame3 });
     second.resolve({ faces: [], timingsMs: TIMINGS });
+    await until(() => screen.references.length === 2, 'frame 3 analyzed');
+    expect(screen.references).toEqual([1, 3]);
+    h.slot.close();
+    await h.recognizer.stop();
+  });
+
+  it('a newer frame judged unchanged is held instead of analyzed, and gives the worker back', async () => {
+    const screen = new ScriptedScreen();
+    screen.verdicts.set(3, { kind: 'unchanged' });
+    const h = harness({ screen });
+    h.recognizer.start();
+    h.slot.offer(frame(1));
+    (await h.analyzer.call(0)).resolve({ faces: [], timingsMs: TIMINGS });
+    await until(() => screen.references.length === 1, 'frame 1 analyzed');
+    const otherLane = await h.inference.acquire();
+    h.slot.offer(frame(2));
+    await until(() => screen.judged.length === 2, 'frame 2 judged');
+    h.slot.offer(frame(3));
+    otherLane();
+    await until(() => h.tracker.held.length === 1, 'frame 3 held');
+    expect(h.tracker.held).toEqual([frame(3).atMs]);
+    expect(h.analyzer.calls).toHaveLength(1);
+    // The permit came back: frame 4 is analyzed with the only one there is.
+    h.slot.offer(frame(4));
+    const next = await h.analyzer.call(1);
+    expect(next.bytes).toEqual(frame(4).bytes);
+    next.resolve({ faces: [], timingsMs: TIMINGS });
     h.slot.close();
     await h.recognizer.stop();
   });
