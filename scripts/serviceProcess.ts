@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { SERVICE_ENVIRONMENT } from '../src/install/systemdUnit.js';
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -31,7 +32,8 @@ export async function startServiceProcess(settings: Record<string, unknown>, opt
   const dir = options.reuse?.dir ?? mkdtempSync(path.join(tmpdir(), 'memberlens-service-'));
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ dataDir: dir, server: { port: 0 }, ...settings }));
   const child = spawn(process.execPath, ['dist/main.js'], {
-    env: { ...process.env, MEMBERLENS_CONFIG: path.join(dir, 'config.json') },
+    // As the installed unit runs it (on Linux; the variable means nothing elsewhere).
+    env: { ...process.env, ...SERVICE_ENVIRONMENT, MEMBERLENS_CONFIG: path.join(dir, 'config.json') },
     stdio: ['ignore', 'pipe', options.onStderr ? 'pipe' : 'inherit'],
   });
   if (options.onStderr) {

@@ -48,6 +48,19 @@ export function gateVerdict(input: GateInput, options: SceneGateOptions, recheck
 }
 
 /**
+ * Whether the scene alone already sends the frame whole to the networks, whatever its picture
+ * shows: a face the tracker lost, or a new face still in its full-rate frames with no search
+ * region to offer (not every face is named yet). Such a frame is not looked at first: its
+ * thumbnail is made after it was analyzed, once its events are out, and a walk-up's second frame
+ * reaches the networks as soon as it would without the gate.
+ */
+export function wholeFrameWhateverChanged(scene: SceneState, options: SceneGateOptions): boolean {
+  if (scene.lostFaces > 0) return true;
+  const newFace = scene.newestTrackFramesAnalyzed !== undefined && scene.newestTrackFramesAnalyzed < options.newFaceFullRateFrames;
+  return newFace && (scene.followedBoxes === undefined || options.searchMarginRatio === 0);
+}
+
+/**
  * Only around the faces already followed, when all that changed lies there; the whole frame
  * when anything changed elsewhere (someone may be coming in) or a face there needs describing.
  */
@@ -87,6 +100,11 @@ export class SceneGate implements FrameScreen {
   async judge(frame: LaneFrame): Promise<FrameVerdict> {
     const { options } = this.deps;
     if (!options.enabled) return { kind: 'analyze' };
+    const scene = this.deps.sceneState(frame.atMs);
+    if (wholeFrameWhateverChanged(scene, options)) {
+      this.judged = undefined;
+      return { kind: 'analyze' };
+    }
     const thumbnail = await this.thumbnailOf(frame);
     this.judged = { frame, thumbnail };
     if (!thumbnail || !this.reference) return { kind: 'analyze' };
@@ -99,7 +117,7 @@ export class SceneGate implements FrameScreen {
         frameHeightPx: thumbnail.height * thumbnail.scaleToFrame,
         nowMs: frame.atMs,
         lastAnalyzedMs: this.lastAnalyzedMs,
-        scene: this.deps.sceneState(frame.atMs),
+        scene,
       },
       options,
       this.deps.recheckEveryMs,

@@ -73,6 +73,7 @@ describe('systemd unit', () => {
       'StateDirectory=memberlens',
       'Environment=MEMBERLENS_DATA_DIR=/var/lib/memberlens',
       'Environment=MEMBERLENS_CONFIG=/etc/memberlens/local.json',
+      'Environment=MALLOC_ARENA_MAX=2',
       'ReadWritePaths=/var/lib/memberlens',
       'KillSignal=SIGTERM',
       'TimeoutStopSec=30s',

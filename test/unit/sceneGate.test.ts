@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { noisyCameraFrame } from '../../scripts/calibration/tillCamera.js';
-import { gateVerdict, SceneGate, type GateInput } from '../../src/lanes/sceneGate.js';
+import { gateVerdict, SceneGate, wholeFrameWhateverChanged, type GateInput } from '../../src/lanes/sceneGate.js';
 import type { LaneFrame } from '../../src/matching/laneRecognizer.js';
 import type { SceneState } from '../../src/matching/trackerTypes.js';
 import { defaultSettings } from '../support/settings.js';
@@ -50,10 +50,30 @@ describe('gateVerdict', () => {
   });
 });
 
+describe('frames the scene alone sends whole, without a look at the picture first', () => {
+  const face = { x: 200, y: 100, width: 200, height: 200 };
+  it('are those with a lost face, or a new face in its full-rate frames that cannot be searched near', () => {
+    const lost: SceneState = { heldTracks: 1, lostFaces: 1, newestTrackFramesAnalyzed: 40, followedBoxes: undefined };
+    const newUndecided: SceneState = { heldTracks: 1, lostFaces: 0, newestTrackFramesAnalyzed: 1, followedBoxes: undefined };
+    const newNamed: SceneState = { heldTracks: 1, lostFaces: 0, newestTrackFramesAnalyzed: 3, followedBoxes: [face] };
+    const settled: SceneState = { heldTracks: 1, lostFaces: 0, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames, followedBoxes: undefined };
+    expect(wholeFrameWhateverChanged(lost, OPTIONS)).toBe(true);
+    expect(wholeFrameWhateverChanged(newUndecided, OPTIONS)).toBe(true);
+    // A named new face may be searched near, if what changed lies there: the picture decides.
+    expect(wholeFrameWhateverChanged(newNamed, OPTIONS)).toBe(false);
+    expect(wholeFrameWhateverChanged(newNamed, { ...OPTIONS, searchMarginRatio: 0 })).toBe(true);
+    expect(wholeFrameWhateverChanged(settled, OPTIONS)).toBe(false);
+    expect(wholeFrameWhateverChanged(NOBODY, OPTIONS)).toBe(false);
+    // Each of them is a whole-frame analysis in gateVerdict too, changed or still.
+    for (const scene of [lost, newUndecided]) {
+      for (const changedShare of [STILL, 1]) expect(gateVerdict(at(10, { scene, changedShare, changedRegion: face }), OPTIONS, RECHECK_MS)).toEqual(ANALYZE);
+    }
+  });
+});
+
 describe('where the detector searches', () => {
   const face = { x: 200, y: 100, width: 200, height: 200 };
   const followed: SceneState = { heldTracks: 1, lostFaces: 0, newestTrackFramesAnalyzed: 40, followedBoxes: [face] };
-  // Off by default; a store turns it on with a margin such as this.
   const NEAR = { ...OPTIONS, searchMarginRatio: 0.35 };
   const m = NEAR.searchMarginRatio;
   const near = { x: face.x - m * face.width, y: face.y - m * face.height, width: face.width * (1 + 2 * m), height: face.height * (1 + 2 * m) };
