@@ -92,6 +92,8 @@ function analyzeNearFollowed(input: GateInput, options: SceneGateOptions): Frame
  */
 export class SceneGate implements FrameScreen {
   private reference: SceneThumbnail | undefined;
+  /** The last analyzed frame when it was never looked at: its thumbnail is made when a verdict first needs it. */
+  private unlookedReference: LaneFrame | undefined;
   private lastAnalyzedMs = Number.NEGATIVE_INFINITY;
   private judged: { frame: LaneFrame; thumbnail: SceneThumbnail | undefined } | undefined;
 
@@ -104,6 +106,10 @@ export class SceneGate implements FrameScreen {
     if (wholeFrameWhateverChanged(scene, options)) {
       this.judged = undefined;
       return { kind: 'analyze' };
+    }
+    if (this.unlookedReference) {
+      this.reference = await this.thumbnailOf(this.unlookedReference);
+      this.unlookedReference = undefined;
     }
     const thumbnail = await this.thumbnailOf(frame);
     this.judged = { frame, thumbnail };
@@ -126,10 +132,15 @@ export class SceneGate implements FrameScreen {
 
   async analyzed(frame: LaneFrame): Promise<void> {
     if (!this.deps.options.enabled) return;
-    // A newer frame may have replaced the judged one while the lane waited for a worker.
-    const thumbnail = this.judged?.frame === frame ? this.judged.thumbnail : await this.thumbnailOf(frame);
+    // A frame analyzed without a look first (or one that replaced the judged frame) is not looked
+    // at now either: while a new face is at full rate, that would only delay its next frame.
+    if (this.judged?.frame === frame) {
+      this.reference = this.judged.thumbnail;
+      this.unlookedReference = undefined;
+    } else {
+      this.unlookedReference = frame;
+    }
     this.judged = undefined;
-    this.reference = thumbnail;
     this.lastAnalyzedMs = frame.atMs;
   }
 

@@ -143,6 +143,21 @@ describe('SceneGate on camera frames', () => {
     }
   });
 
+  it('a new face\'s frames go whole without a look first; the last of them is the reference once the face has settled', async () => {
+    let scene: SceneState = { heldTracks: 1, lostFaces: 0, newestTrackFramesAnalyzed: 1, followedBoxes: undefined };
+    const g = gate(() => scene);
+    const far = await frame(amy, { left: 60, top: 200, facePx: 120 }, 0);
+    expect(await g.judge(far)).toEqual(ANALYZE);
+    await g.analyzed(far);
+    const close = await frame(amy, centre, 200);
+    expect(await g.judge(close)).toEqual(ANALYZE);
+    await g.analyzed(close);
+    scene = { ...scene, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames };
+    // Compared with the last analyzed frame (close), not the first one (far): still, so held.
+    expect(await g.judge(await frame(amy, centre, 400))).toEqual(UNCHANGED);
+    expect(await g.judge(await frame(amy, { left: 60, top: 200, facePx: 120 }, 600))).toEqual(ANALYZE);
+  });
+
   it('a member standing still is held after their first frames, re-checked once per recheckEveryMs, and someone else in their place is analyzed', async () => {
     const g = gate(() => ({ heldTracks: 1, lostFaces: 0, newestTrackFramesAnalyzed: OPTIONS.newFaceFullRateFrames, followedBoxes: undefined }));
     const first = await frame(amy, centre, 0);
