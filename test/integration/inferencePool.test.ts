@@ -133,7 +133,7 @@ describe('InferencePool (2 worker threads, real WASM inference)', () => {
     const calls = Array.from({ length: 8 }, () => pool.analyzeBytes(AMY, 'enroll'));
     expect(pool.stats()).toMatchObject({ size: 2, busy: 2, queued: 6 });
     for (const analysis of await Promise.all(calls)) expectSameAsReference(analysis);
-    expect(pool.stats()).toEqual({ size: 2, busy: 0, queued: 0, completed: start.completed + 8, failed: start.failed });
+    expect(pool.stats()).toEqual({ size: 2, busy: 0, queued: 0, completed: start.completed + 8, failed: start.failed, wasmHeapBytes: expect.any(Number) });
   });
 
   it('passes a bad image\'s ImageError through as ImageError with the engine\'s code and message, and keeps working', async () => {
