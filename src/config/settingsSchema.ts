@@ -242,7 +242,7 @@ export const settingsSchema = z
         newFaceFullRateFrames: z.number().int().min(0).default(15)
           .describe('A face is analyzed on each of its first this many frames whether the scene changed or not: its votes, its capture for a consented enrollment and the payer attribution need them; after that an unchanged scene holds it'),
         searchMarginRatio: z.number().min(0).max(5).default(0.35)
-          .describe('When every face in the scene is already named (or judged unknown) and not due for a re-check, and all that changed lies near them, the detector searches only around them: each face box widened by this share of its size on every side, at a smaller detector input (cheaper by about the region\'s share of the frame, squared), 0 = always the whole frame'),
+          .describe('When every face in the scene is already named (or judged unknown) and not due for a re-check, and all that changed lies near them, the detector searches only around them: each face box widened by this share of its size on every side, at a smaller detector input (cheaper by about the region\'s share of the frame, squared); 0 = always the whole frame'),
         followKnownFacesByBox: z.boolean().default(true)
           .describe('A face the lane has already named (or judged unknown), found again where it was, is followed by its box alone, without its 68 landmarks and quality (it is not described anyway until its re-check)'),
       })

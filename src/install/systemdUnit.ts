@@ -28,7 +28,7 @@ export interface SystemdUnitSettings {
  * installed unit does (the benchmarks too). glibc gives each thread that allocates its own
  * malloc arena, up to 8 per core; with inference workers, libvips and libuv threads each
  * holding freed memory in an arena of their own, two arenas took about 55 MB off the service's
- * RSS with two workers on camera frames (`npm run bench:soak`).
+ * RSS with two workers analyzing camera frames for 90 s.
  */
 export const SERVICE_ENVIRONMENT: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 

@@ -50,9 +50,9 @@ export function gateVerdict(input: GateInput, options: SceneGateOptions, recheck
 /**
  * Whether the scene alone already sends the frame whole to the networks, whatever its picture
  * shows: a face the tracker lost, or a new face still in its full-rate frames with no search
- * region to offer (not every face is named yet). Such a frame is not looked at first: its
- * thumbnail is made after it was analyzed, once its events are out, and a walk-up's second frame
- * reaches the networks as soon as it would without the gate.
+ * region to offer (not every face is named yet). Such a frame is not looked at first (its
+ * thumbnail is made only when a later verdict needs it as the reference), so a walk-up's second
+ * frame reaches the networks as soon as it would without the gate.
  */
 export function wholeFrameWhateverChanged(scene: SceneState, options: SceneGateOptions): boolean {
   if (scene.lostFaces > 0) return true;
