@@ -6,6 +6,7 @@ import { type FaceQuality, facePixelStats, headPose, qualityReasons } from './fa
 import { type DecodedImage, decodeImage } from './imageDecoder.js';
 import { faceApiModelDir, verifyModelFiles } from './modelFiles.js';
 import { type BackendName, type FaceApiModule, type Tf, loadBackend } from './tensorflowBackend.js';
+import { freeDetectorLayersEarly } from './tinyDetectorForward.js';
 import { iou } from './boxGeometry.js';
 import type { Box, DecodedImageLike, Point } from './visionTypes.js';
 
@@ -97,6 +98,7 @@ export class FaceEngine {
     const dir = faceApiModelDir();
     const nets = faceapi.nets;
     await nets.tinyFaceDetector.loadFromDisk(dir);
+    freeDetectorLayersEarly(faceapi, tf);
     await nets.faceLandmark68Net.loadFromDisk(dir);
     await nets.faceRecognitionNet.loadFromDisk(dir);
     return new FaceEngine(faceapi, tf, name, settings);

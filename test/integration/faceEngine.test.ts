@@ -6,6 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { settingsSchema } from '../../src/config/settingsSchema.js';
 import { ImageError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
+import { createRequire } from 'node:module';
+import { noisyCameraFrame } from '../../scripts/calibration/tillCamera.js';
 import { type Analysis, FaceEngine, type FaceObservation } from '../../src/vision/faceEngine.js';
 
 const FACES_DIR = fileURLToPath(new URL('../fixtures/faces/', import.meta.url));
@@ -208,5 +210,37 @@ describe('FaceEngine on real faces (WASM inference)', () => {
     }
     expect(faces).toBeGreaterThan(40);
     expect(engine.tensorCount()).toBe(afterFirst);
+  });
+});
+
+describe('the Tiny detector freeing its layers early', () => {
+  it('finds, on camera frames, exactly what face-api\'s own forward pass finds, landmarks and descriptors included', { timeout: SLOW_MS }, async () => {
+    // The engine's face-api: the override sits on its TinyFaceDetector instance, face-api's own pass on the prototype.
+    const faceapi = createRequire(import.meta.url)('@vladmandic/face-api/dist/face-api.node-wasm.js') as { nets: { tinyFaceDetector: { runMobilenet?: unknown } } };
+    const net = faceapi.nets.tinyFaceDetector;
+    expect(Object.hasOwn(net, 'runMobilenet')).toBe(true);
+    const frames = [
+      await noisyCameraFrame(readFileSync(path.join(FACES_DIR, 'amy/amy2.png')), { left: 220, top: 140, facePx: 200 }, 1),
+      await noisyCameraFrame(readFileSync(path.join(FACES_DIR, 'raj/raj3.png')), { left: 40, top: 260, facePx: 110 }, 2),
+      await noisyCameraFrame(undefined, { left: 0, top: 0, facePx: 0 }, 3),
+      readFileSync(SAMPLES[1]!),
+    ];
+    const analyzeAll = async () => {
+      const faces: FaceObservation[][] = [];
+      for (const frame of frames) faces.push((await engine.analyzeBytes(frame, 'live', { describe: 'all' })).faces);
+      return faces;
+    };
+    const ours = await analyzeAll();
+    const override = net.runMobilenet;
+    delete net.runMobilenet;
+    let theirs: FaceObservation[][];
+    try {
+      theirs = await analyzeAll();
+    } finally {
+      net.runMobilenet = override;
+    }
+    expect(ours.map((f) => f.length)).toEqual(theirs.map((f) => f.length));
+    expect(ours.flat().length).toBeGreaterThanOrEqual(3);
+    expect(ours).toEqual(theirs);
   });
 });
