@@ -39,10 +39,9 @@ export interface GateInput {
  */
 export function gateVerdict(input: GateInput, options: SceneGateOptions, recheckEveryMs: number): FrameVerdict {
   const { changedShare, nowMs, lastAnalyzedMs, scene } = input;
-  if (!options.enabled || changedShare === undefined) return { kind: 'analyze' };
+  if (!options.enabled || changedShare === undefined || wholeFrameWhateverChanged(scene, options)) return { kind: 'analyze' };
   if (changedShare >= options.changedShareMin) return analyzeNearFollowed(input, options);
   if (scene.newestTrackFramesAnalyzed !== undefined && scene.newestTrackFramesAnalyzed < options.newFaceFullRateFrames) return analyzeNearFollowed(input, options);
-  if (scene.lostFaces > 0) return { kind: 'analyze' };
   const recheckAfterMs = scene.heldTracks > 0 ? recheckEveryMs : options.emptySceneRecheckMs;
   return nowMs - lastAnalyzedMs >= recheckAfterMs ? analyzeNearFollowed(input, options) : { kind: 'unchanged' };
 }
