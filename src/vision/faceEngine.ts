@@ -109,9 +109,9 @@ export class FaceEngine {
    * that sees only camera frames never holds its weights and code (with two workers, the
    * service's RSS at start fell from 383 to 308 MB).
    */
-  private async ensureDetector(kind: 'ssd' | 'tiny'): Promise<void> {
+  private async ensureSsdLoaded(): Promise<void> {
     const ssd = this.faceapi.nets.ssdMobilenetv1;
-    if (kind === 'ssd' && !ssd.isLoaded) await ssd.loadFromDisk(faceApiModelDir());
+    if (!ssd.isLoaded) await ssd.loadFromDisk(faceApiModelDir());
   }
 
   /** Decode untrusted bytes, then analyze. Throws ImageError for anything that is not a usable image. */
@@ -136,7 +136,7 @@ export class FaceEngine {
       let t = performance.now();
       const share = Math.max(pixels.width, pixels.height) / Math.max(image.width, image.height);
       const detector = this.detectorOptions(purpose, options.detector, options.searchRegion ? share : 1);
-      await this.ensureDetector(detector instanceof faceapi.SsdMobilenetv1Options ? 'ssd' : 'tiny');
+      if (detector instanceof faceapi.SsdMobilenetv1Options) await this.ensureSsdLoaded();
       const detections = await faceapi.detectAllFaces(input, detector);
       timingsMs.detect = performance.now() - t;
 
