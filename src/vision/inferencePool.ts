@@ -247,7 +247,7 @@ export class InferencePool implements FaceAnalyzer {
     if (!job || job.id !== message.id) return;
     slot.job = undefined;
     slot.wasmHeapBytes = message.wasmHeapBytes ?? 0;
-    if (message.retiringWasmHeapBytes !== undefined) this.onRetiring(slot, message.retiringWasmHeapBytes);
+    if (message.retiring) this.onRetiring(slot);
     else this.next(slot);
     if (message.type === 'result') {
       this.completed++;
@@ -263,12 +263,12 @@ export class InferencePool implements FaceAnalyzer {
   }
 
   /** The worker's last answer came: it exits next, and a fresh worker takes its place. */
-  private onRetiring(slot: Slot, wasmHeapBytes: number): void {
+  private onRetiring(slot: Slot): void {
     slot.retiring = true;
     const at = this.slots.indexOf(slot);
     if (at >= 0) this.slots.splice(at, 1);
     this.retired++;
-    this.log.info({ worker: slot.index, wasmHeapMb: Math.round(wasmHeapBytes / 1e6) }, `Inference worker ${slot.index} replaced to give back its grown WebAssembly memory`);
+    this.log.info({ worker: slot.index, wasmHeapMb: Math.round(slot.wasmHeapBytes / 1e6) }, `Inference worker ${slot.index} replaced to give back its grown WebAssembly memory`);
   }
 
   private onExit(slot: Slot, code: number): void {

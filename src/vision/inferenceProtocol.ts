@@ -24,11 +24,11 @@ export type WorkerToPool =
   | { type: 'start-failed'; error: WireError }
   /**
    * wasmHeapBytes: the worker's WebAssembly memory after the call (WASM backend only).
-   * retiringWasmHeapBytes: this was the worker's last answer; it exits to give back its grown
-   * WebAssembly memory (WorkerInit.wasmHeapMaxBytes), and the pool starts a fresh one.
+   * retiring: this was the worker's last answer; it exits to give back its grown WebAssembly
+   * memory (WorkerInit.wasmHeapMaxBytes), and the pool starts a fresh one.
    */
-  | { type: 'result'; id: number; analysis: Analysis; wasmHeapBytes?: number; retiringWasmHeapBytes?: number }
-  | { type: 'error'; id: number; error: WireError; wasmHeapBytes?: number; retiringWasmHeapBytes?: number };
+  | { type: 'result'; id: number; analysis: Analysis; wasmHeapBytes?: number; retiring?: true }
+  | { type: 'error'; id: number; error: WireError; wasmHeapBytes?: number; retiring?: true };
 
 /**
  * Structured clone keeps an Error's message but not its class or extra fields, so a bad

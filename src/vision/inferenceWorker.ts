@@ -64,7 +64,8 @@ async function analyze(request: Extract<PoolToWorker, { type: 'analyze' }>): Pro
   const heap = engine.wasmHeapBytes();
   const retiring = !stopRequested && init.wasmHeapMaxBytes > 0 && heap !== undefined && heap > init.wasmHeapMaxBytes;
   if (heap !== undefined) reply.wasmHeapBytes = heap;
-  send(retiring ? { ...reply, retiringWasmHeapBytes: heap } : reply, transfer);
+  if (retiring) reply.retiring = true;
+  send(reply, transfer);
   busy = false;
   if (retiring || stopRequested) process.exit(0);
 }
