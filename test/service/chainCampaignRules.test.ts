@@ -7,6 +7,7 @@ import { startPostgres, type PostgresCluster } from '../../scripts/postgresClust
 import { hqCommand, startHqProcess, type HqProcess } from '../../scripts/hqProcess.js';
 import { startServiceProcess, type ServiceProcess } from '../../scripts/serviceProcess.js';
 import { ARTIFACTS, launchChromium, recordPageProblems } from '../support/chromium.js';
+import { waitFor as waitForValue } from '../support/waitFor.js';
 
 /**
  * The chain's campaign rules, set by the owner at HQ: a real PostgreSQL, `memberlens hq serve`
@@ -30,15 +31,7 @@ async function request(url: string, token: string | undefined, method: string, b
   return { status: res.status, body: (await res.json()) as any };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> => waitForValue(what, probe, timeoutMs, 100);
 
 describe("chain campaign rules: set by the owner at HQ, in force at every branch after one sync", () => {
   let postgres: PostgresCluster;

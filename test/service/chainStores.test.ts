@@ -7,6 +7,7 @@ import { startPostgres, type PostgresCluster } from '../../scripts/postgresClust
 import { startServiceProcess, type ServiceProcess } from '../../scripts/serviceProcess.js';
 import { hqCommand, startHqProcess, type HqProcess } from '../../scripts/hqProcess.js';
 import { startTcpProxy, type TcpProxy } from '../../scripts/tcpProxy.js';
+import { waitFor as waitForValue } from '../support/waitFor.js';
 
 /**
  * Issue 13, chain stores: a real PostgreSQL, `memberlens hq serve`, and two stores as the
@@ -46,15 +47,7 @@ const pay = (s: ServiceProcess, orderId: string, payerId: string, amount: string
 const deduct = (s: ServiceProcess, memberId: string, orderId: string, amount: number) =>
   call(s, 'pos', 'POST', `/api/members/${memberId}/deductions`, { orderId, amount, confirmation: { method: 'till-confirm', staff: 'cashier' } });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => waitForValue(what, probe, timeoutMs, 200);
 
 /** A store's balances per member, read from its SQLite file (the service keeps running). */
 function storeLedger(service: ServiceProcess) {
