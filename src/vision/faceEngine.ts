@@ -6,6 +6,7 @@ import { type FaceQuality, facePixelStats, headPose, qualityReasons } from './fa
 import { type DecodedImage, decodeImage } from './imageDecoder.js';
 import { faceApiModelDir, verifyModelFiles } from './modelFiles.js';
 import { type BackendName, type FaceApiModule, type Tf, loadBackend } from './tensorflowBackend.js';
+import { freeRecognitionLayersEarly } from './recognitionNetForward.js';
 import { freeDetectorLayersEarly } from './tinyDetectorForward.js';
 import { iou } from './boxGeometry.js';
 import type { Box, DecodedImageLike, Point } from './visionTypes.js';
@@ -101,6 +102,7 @@ export class FaceEngine {
     freeDetectorLayersEarly(faceapi, tf);
     await nets.faceLandmark68Net.loadFromDisk(dir);
     await nets.faceRecognitionNet.loadFromDisk(dir);
+    freeRecognitionLayersEarly(faceapi, tf);
     return new FaceEngine(faceapi, tf, name, settings);
   }
 

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as FaceApi from '@vladmandic/face-api';
@@ -50,7 +51,11 @@ export async function loadBackend(choice: BackendChoice, log: Logger): Promise<L
 
 async function tryNative(): Promise<{ ok: true; faceapi: FaceApiModule; tf: Tf } | { ok: false; why: string }> {
   try {
-    // Loading the native binding throws when its shared library was never downloaded.
+    // Without its native addon, requiring tfjs-node would still load the whole tfjs and tfjs-node's
+    // kernels before it throws, and they would stay in memory for nothing (~30 MB per thread).
+    const missing = missingNativeAddon();
+    if (missing) return { ok: false, why: missing };
+    // Loading the native binding throws when its shared library does not load.
     require('@tensorflow/tfjs-node');
     const faceapi = require('@vladmandic/face-api/dist/face-api.node.js') as FaceApiModule;
     const tf = faceapi.tf as unknown as Tf;
@@ -74,6 +79,22 @@ async function loadWasmOrCpu(name: 'wasm' | 'cpu', reason: string): Promise<Load
   if (!ok) throw new UserError(`TensorFlow.js backend "${name}" failed to initialise`, 'backend-unavailable');
   await tf.ready();
   return { faceapi, tf, name, reason };
+}
+
+/**
+ * Why tfjs-node cannot load, read from the files alone: it is not installed, or its install never
+ * downloaded the native addon (lib/napi-v<N>/tfjs_binding.node, fetched from a CDN).
+ */
+function missingNativeAddon(): string | undefined {
+  let packageJson: string;
+  try {
+    packageJson = require.resolve('@tensorflow/tfjs-node/package.json');
+  } catch {
+    return 'Cannot find module @tensorflow/tfjs-node';
+  }
+  const lib = path.join(path.dirname(packageJson), 'lib');
+  const found = existsSync(lib) && readdirSync(lib).some((dir) => existsSync(path.join(lib, dir, 'tfjs_binding.node')));
+  return found ? undefined : `its native addon was never downloaded (no ${path.join(lib, 'napi-v*', 'tfjs_binding.node')})`;
 }
 
 function firstLine(text: string): string {
