@@ -23,10 +23,6 @@ interface TinyDetectorParams {
   conv7?: SeparableConvParams;
   conv8: ConvParams;
 }
-/** The WASM backend's view of a tensor's memory (`typedArrayFromHeap`, public on BackendWasm). */
-interface WasmBackend {
-  typedArrayFromHeap: (tensor: Tensor4D) => Float32Array;
-}
 /** The parts of face-api's TinyFaceDetector (1.7.15) that its forward pass reads. */
 interface TinyDetectorNet {
   params?: TinyDetectorParams;
@@ -75,23 +71,6 @@ export function freeDetectorLayersEarly(faceapi: FaceApiModule, tf: Tf): void {
   const padded = (x: Tensor4D): Tensor4D => consume(x, (t) => tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]]));
   const pool = (x: Tensor4D, stride: number): Tensor4D => consume(x, (t) => tf.maxPool(t, [2, 2], [stride, stride], 'same'));
   /**
-   * Rows [top, top + count) of x. On the WASM backend tf.slice first copies the whole of x out of
-   * WebAssembly memory into JavaScript, for every band: that garbage cost 10–20 % more CPU per
-   * frame in collections, and the soak's RSS swung with it. Here the rows are copied from x's
-   * memory straight into a new tensor's, in WebAssembly memory: the new tensor is made first, so
-   * a growing heap cannot move x under the copy. Batch 1 (face-api detects one image at a time)
-   * keeps a band's rows contiguous.
-   */
-  const rowsOf = (x: Tensor4D, top: number, count: number): Tensor4D => {
-    const [batch, , width, channels] = x.shape;
-    const backend = tf.backend() as Partial<WasmBackend>;
-    if (batch !== 1 || typeof backend.typedArrayFromHeap !== 'function') return tf.slice(x, [0, top, 0, 0], [-1, count, -1, -1]);
-    const band = tf.zeros([1, count, width, channels]) as Tensor4D;
-    const rowLength = width * channels;
-    backend.typedArrayFromHeap(band).set(backend.typedArrayFromHeap(x).subarray(top * rowLength, (top + count) * rowLength));
-    return band;
-  };
-  /**
    * A 3×3 'valid' layer and the 2×2 stride-2 pool after it, over bands of output rows, so only a
    * band of the layer's full-resolution output exists at a time. Each band but the last has an
    * even number of rows, so no pool window straddles two bands, and the last holds the bottom
@@ -102,12 +81,22 @@ export function freeDetectorLayersEarly(faceapi: FaceApiModule, tf: Tf): void {
     const outRows = height - 2;
     const rowBytes = Math.max(1, width - 2) * outChannels * Float32Array.BYTES_PER_ELEMENT;
     const bandRows = Math.max(2, 2 * Math.floor(LAYER_BAND_BYTES / rowBytes / 2));
-    if (outRows <= bandRows) return pool(layer(x), 2);
+    if (outRows <= bandRows || x.shape[0] !== 1) return pool(layer(x), 2);
+    // The bands are cut from one copy of x in JavaScript memory, taken once per layer: tf.slice on
+    // the WASM backend first copies the whole of its input out of WebAssembly, for every band, and
+    // that garbage cost 10–20 % more CPU per frame in collections. With x copied, its WebAssembly
+    // memory is free for the bands. Batch 1 (face-api detects one
+    // image at a time) keeps each band's rows contiguous.
+    const values = x.dataSync() as Float32Array;
+    const [, , , channels] = x.shape;
+    x.dispose();
+    const rowLength = width * channels;
     const pooled: Tensor4D[] = [];
     for (let top = 0; top < outRows; top += bandRows) {
-      pooled.push(pool(layer(rowsOf(x, top, Math.min(bandRows, outRows - top) + 2)), 2));
+      const rows = Math.min(bandRows, outRows - top) + 2;
+      const band = tf.tensor4d(values.subarray(top * rowLength, (top + rows) * rowLength), [1, rows, width, channels]);
+      pooled.push(pool(layer(band), 2));
     }
-    x.dispose();
     const out = tf.concat(pooled, 1);
     for (const band of pooled) band.dispose();
     return out;
