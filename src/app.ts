@@ -79,6 +79,7 @@ export async function startApp(settings: Settings, root: Logger): Promise<Runnin
       maxQueueLength: settings.inference.maxQueueLength,
       workerNice: settings.inference.workerNice,
       workerWasmHeapMaxBytes: settings.inference.workerWasmHeapMaxBytes,
+      workerYoungGenerationMaxMb: settings.inference.workerYoungGenerationMaxMb,
     })),
   );
   metrics.onScrape(() => metrics.inferenceWasmHeap.set(pool?.stats().wasmHeapBytes ?? 0));

@@ -22,6 +22,8 @@ export interface InferencePoolOptions {
   workerNice: number;
   /** `inference.workerWasmHeapMaxBytes`: a worker whose WebAssembly memory grew past this is replaced by a fresh one; 0 = never. */
   workerWasmHeapMaxBytes?: number;
+  /** `inference.workerYoungGenerationMaxMb`: cap on each worker's V8 young generation; undefined = V8's default. */
+  workerYoungGenerationMaxMb?: number;
 }
 
 export interface InferencePoolStats {
@@ -86,6 +88,7 @@ export class InferencePool implements FaceAnalyzer {
     private readonly init: WorkerInit,
     private readonly log: Logger,
     private readonly maxQueueLength: number,
+    private readonly youngGenerationMaxMb: number | undefined,
   ) {}
 
   /** Resolves once every worker has its engine ready; rejects with the first worker's start-up error. */
@@ -99,7 +102,7 @@ export class InferencePool implements FaceAnalyzer {
       throw new RangeError(`InferencePool maxQueueLength must be a whole number ≥ 0, got ${opts.maxQueueLength}`);
     }
     const init: WorkerInit = { vision: opts.vision, logLevel: opts.log.level, nice: opts.workerNice, wasmHeapMaxBytes: opts.workerWasmHeapMaxBytes ?? 0 };
-    const pool = new InferencePool(init, opts.log, opts.maxQueueLength);
+    const pool = new InferencePool(init, opts.log, opts.maxQueueLength, opts.workerYoungGenerationMaxMb);
     const started = await Promise.allSettled(Array.from({ length: size }, (_, i) => pool.startWorker(i)));
     const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failure) {
@@ -190,6 +193,7 @@ export class InferencePool implements FaceAnalyzer {
       execArgv: entry.execArgv,
       workerData: this.init,
       name: `memberlens-inference-${index}`,
+      ...(this.youngGenerationMaxMb ? { resourceLimits: { maxYoungGenerationSizeMb: this.youngGenerationMaxMb } } : {}),
     });
     this.workers.add(worker);
     const slot: Slot = { index, worker, job: undefined, crash: undefined, priority: undefined, retiring: false, wasmHeapBytes: 0 };

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { type Analysis, FaceEngine } from '../../src/vision/faceEngine.js';
 import { InferencePool } from '../../src/vision/inferencePool.js';
 import { noisyCameraFrame } from '../../scripts/calibration/tillCamera.js';
+import { waitFor } from '../support/waitFor.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../fixtures/faces/${name}`, import.meta.url)));
 const AMY = fixture('amy/amy1.png');
@@ -260,6 +261,26 @@ describe('a bounded WebAssembly memory per worker', () => {
       // SSD is loaded only by the first enrollment photo, and its working set is the larger one.
       await one.analyzeBytes(GROUP, 'enroll');
       expect(one.stats().wasmHeapBytes).toBeGreaterThan(live);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('caps each worker\'s V8 young generation at inference.workerYoungGenerationMaxMb, a replacement worker too', async () => {
+    const wasm = settingsSchema.parse({ vision: { backend: 'wasm' } }).vision;
+    const one = await InferencePool.create({ size: 1, vision: wasm, log, maxQueueLength: 4, workerNice: 0, workerWasmHeapMaxBytes: 0, workerYoungGenerationMaxMb: 8 });
+    try {
+      const first = [...internals(one).workers][0]!;
+      expect(first.resourceLimits?.maxYoungGenerationSizeMb).toBe(8);
+      expect((await one.analyzeBytes(CAMERA_FRAMES[0]!, 'live', { describe: 'all' })).faces).toHaveLength(1);
+      await first.terminate();
+      const replacement = await waitFor(
+        'the replacement worker',
+        async () => (one.stats().size === 1 ? [...internals(one).workers].find((w) => w !== first) : undefined),
+        60_000,
+        100,
+      );
+      expect(replacement.resourceLimits?.maxYoungGenerationSizeMb).toBe(8);
     } finally {
       await one.close();
     }
