@@ -85,8 +85,8 @@ export function freeDetectorLayersEarly(faceapi: FaceApiModule, tf: Tf): void {
     // The bands are cut from one copy of x in JavaScript memory, taken once per layer: tf.slice on
     // the WASM backend first copies the whole of its input out of WebAssembly, for every band, and
     // that garbage cost 10–20 % more CPU per frame in collections. With x copied, its WebAssembly
-    // memory is free for the bands. Batch 1 (face-api detects one
-    // image at a time) keeps each band's rows contiguous.
+    // memory is free for the bands. Batch 1 (face-api detects one image at a time) keeps each
+    // band's rows contiguous.
     const values = x.dataSync() as Float32Array;
     const [, , , channels] = x.shape;
     x.dispose();
